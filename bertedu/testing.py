@@ -9,6 +9,10 @@ from __future__ import annotations
 
 # --- chapter 2: tokenization -------------------------------------------------------------------
 
-# --- chapters 3-9: the model -------------------------------------------------------------------
+# --- chapters 3-6: embeddings, attention, relative positions, encoder ---------------------------
+
+# --- chapters 7-9: heads, pretrained weights, decoder ------------------------------------------
 
 # --- chapters 10-11: pretraining ---------------------------------------------------------------
+
+# --- chapter 12: timing ------------------------------------------------------------------------

@@ -11,6 +11,73 @@ from __future__ import annotations
 
 # --- chapters 3-6: embeddings, attention, relative positions, encoder ---------------------------
 
+
+def _model_config(**overrides):
+    """A tiny seeded config for the chapters 3-6 checkers (no dropout)."""
+    from bertedu.config import BertConfig
+
+    settings = dict(vocab_size=101, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                    intermediate_size=48, max_position_embeddings=40, type_vocab_size=2,
+                    hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    settings.update(overrides)
+    return BertConfig(**settings)
+
+
+def _model_randomize(module) -> None:
+    """Give every parameter (LayerNorm and biases too) random values, so none can be skipped."""
+    import torch
+
+    with torch.no_grad():
+        for name, param in module.named_parameters():
+            if name.endswith("LayerNorm.weight"):
+                param.uniform_(0.5, 1.5)
+            else:
+                param.normal_(0.0, 0.2)
+
+
+def _model_compare(what: str, got, expected, atol: float = 1e-5, rtol: float = 1e-4) -> None:
+    """Raise AssertionError naming ``what`` when ``got`` is not a tensor close to ``expected``."""
+    import torch
+
+    if not isinstance(got, torch.Tensor):
+        raise AssertionError(f"{what}: expected a torch.Tensor, got {type(got).__name__}")
+    if got.shape != expected.shape:
+        raise AssertionError(
+            f"{what}: shape {tuple(got.shape)} differs from the library's {tuple(expected.shape)}")
+    if not torch.allclose(got.double(), expected.double(), atol=atol, rtol=rtol):
+        worst = (got.double() - expected.double()).abs().max().item()
+        raise AssertionError(
+            f"{what}: values differ from the library's (largest difference {worst:.3g})")
+
+
+def check_embeddings(student_fn) -> bool:
+    """Check ``student_fn(emb, input_ids, token_type_ids) -> (B, T, H)`` against BertEmbeddings.
+
+    ``emb`` is a seeded ``bertedu.embeddings.BertEmbeddings`` in eval mode with random weights
+    (LayerNorm included); ``input_ids`` and ``token_type_ids`` are ``(B, T)``. The student adds
+    the word, position (0..T-1) and segment vectors, then applies the LayerNorm with
+    ``emb.LayerNorm.eps``.
+    """
+    import torch
+
+    from bertedu.embeddings import BertEmbeddings
+
+    for case, overrides in enumerate([{}, dict(hidden_size=24, type_vocab_size=3,
+                                               layer_norm_eps=1e-3)]):
+        torch.manual_seed(case)
+        config = _model_config(**overrides)
+        emb = BertEmbeddings(config).eval()
+        _model_randomize(emb)
+        ids = torch.randint(0, config.vocab_size, (2, 9))  # (B, T)
+        types = torch.randint(0, config.type_vocab_size, (2, 9))  # (B, T)
+        with torch.no_grad():
+            expected = emb(input_ids=ids, token_type_ids=types)  # (B, T, H)
+            got = student_fn(emb, ids, types)
+        _model_compare(f"embeddings (hidden_size={config.hidden_size}, "
+                       f"layer_norm_eps={config.layer_norm_eps})", got, expected)
+    return True
+
+
 # --- chapters 7-9: heads, pretrained weights, decoder ------------------------------------------
 
 

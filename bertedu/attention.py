@@ -1,0 +1,276 @@
+"""Multi-head scaled dot-product attention, self and cross, with optional relative positions.
+
+For each head the input ``X`` (T, H) is projected to queries, keys and values of width ``d = H/A``
+and the output is
+
+$$ \\mathrm{Attention}(Q, K, V)
+   = \\mathrm{softmax}\\Big(\\frac{QK^\\top + R}{\\sqrt{d}} + M\\Big) V $$
+
+where ``M`` is an additive mask (0 where a key may be seen, a very large negative number where it
+may not: padding, or the future in a decoder) and ``R`` is the relative-position term (0 for
+``absolute`` positions). The ``A`` head outputs are concatenated back to width ``H``.
+
+Relative positions: a learned ``distance_embedding`` ``D`` has one row of width ``d`` for every
+distance ``i - j`` in ``[-(P-1), P-1]`` (so ``2P - 1`` rows, ``P = max_position_embeddings``).
+
+* ``relative_key`` (Shaw et al., 2018): ``R_ij = q_i . D_{i-j}``
+* ``relative_key_query`` (Huang et al., 2020, method 4): ``R_ij = q_i . D_{i-j} + k_j . D_{i-j}``
+
+Two implementations compute the same function, chosen by ``config.attn_implementation``:
+
+* ``eager``: the formula above, step by step (the teaching path; it can return the attention
+  probabilities).
+* ``sdpa``: ``torch.nn.functional.scaled_dot_product_attention`` (fused kernels). SDPA computes
+  ``softmax(QK^T / sqrt(d) + bias)``, so the relative term is passed as part of the additive bias,
+  already divided by ``sqrt(d)``: ``bias = M + R / sqrt(d)``. Unlike the reference, relative
+  positions therefore do not fall back to eager.
+
+Incremental decoding: a layer's cache holds the keys and values of the tokens seen so far; new
+queries sit at positions ``past_len .. past_len + T - 1``, which the relative term must use.
+Cross-attention keys and values depend only on the encoder output, so they are computed once and
+reused.
+
+References:
+    Vaswani et al. (2017), Attention Is All You Need, section 3.2.
+    Devlin et al. (2018), BERT, section 3.
+    Shaw et al. (2018), Self-Attention with Relative Position Representations, section 3.
+    Huang et al. (2020), Improve Transformer Models with Better Relative Position Embeddings,
+    section 3.4 (method 4).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import BertConfig
+
+KeyValue = tuple[torch.Tensor, torch.Tensor]
+
+
+def _check_batch(mask: torch.Tensor, batch: int, expected: str, name: str) -> None:
+    if mask.shape[0] not in (1, batch):
+        raise ValueError(
+            f"{name} has shape {tuple(mask.shape)}; expected {expected} with batch size {batch}"
+        )
+
+
+def extended_attention_mask(
+    attention_mask: torch.Tensor | None,
+    batch: int,
+    q_len: int,
+    k_len: int,
+    dtype: torch.dtype,
+    causal: bool = False,
+    name: str = "attention_mask",
+) -> torch.Tensor | None:
+    """Turn a keep-mask into the additive mask ``M`` broadcastable to (B, A, T_q, T_k).
+
+    Accepted inputs: ``None``; a 2D padding mask (B, T_k) with 1 = attend, 0 = ignore; a 3D mask
+    (B, T_q, T_k) of the same meaning; or a 4D mask (B, 1 or A, T_q, T_k) that is already additive
+    (0 = attend, large negative = ignore; used as given, so it must already contain any causal
+    part; a boolean 4D mask means True = attend and is combined with the causal mask). With
+    ``causal=True`` query ``i`` (at absolute position ``k_len - q_len + i``, after the cache) may
+    not see later keys. Returns ``None`` when nothing is masked, so SDPA can use its fastest path.
+    """
+    device = attention_mask.device if attention_mask is not None else None
+    if attention_mask is None:
+        keep = None
+    elif attention_mask.dim() == 2:
+        if attention_mask.shape[1] != k_len:
+            raise ValueError(
+                f"{name} has shape {tuple(attention_mask.shape)}; expected (batch, {k_len}) "
+                f"(one entry per key, cached keys included)"
+            )
+        _check_batch(attention_mask, batch, f"(batch, {k_len})", name)
+        keep = attention_mask[:, None, None, :].bool()  # (B, 1, 1, T_k)
+    elif attention_mask.dim() == 3:
+        if tuple(attention_mask.shape[1:]) != (q_len, k_len):
+            raise ValueError(
+                f"{name} has shape {tuple(attention_mask.shape)}; expected (batch, {q_len}, "
+                f"{k_len})"
+            )
+        _check_batch(attention_mask, batch, f"(batch, {q_len}, {k_len})", name)
+        keep = attention_mask[:, None, :, :].bool()  # (B, 1, T_q, T_k)
+    elif attention_mask.dim() == 4:
+        if attention_mask.shape[2] not in (1, q_len) or attention_mask.shape[3] != k_len:
+            raise ValueError(
+                f"{name} has shape {tuple(attention_mask.shape)}; expected (batch, 1 or heads, "
+                f"{q_len}, {k_len})"
+            )
+        _check_batch(attention_mask, batch, f"(batch, 1 or heads, {q_len}, {k_len})", name)
+        if attention_mask.dtype != torch.bool:
+            return attention_mask.to(dtype)  # already extended: used as given (causal included)
+        keep = attention_mask
+    else:
+        raise ValueError(
+            f"{name} has {attention_mask.dim()} dimensions (shape {tuple(attention_mask.shape)}); "
+            f"expected (batch, {k_len}), (batch, {q_len}, {k_len}) or an extended 4D mask"
+        )
+    if causal:
+        q_pos = torch.arange(k_len - q_len, k_len, device=device)[:, None]  # (T_q, 1)
+        k_pos = torch.arange(k_len, device=device)[None, :]  # (1, T_k)
+        causal_keep = (k_pos <= q_pos)[None, None]  # (1, 1, T_q, T_k)
+        keep = causal_keep if keep is None else keep & causal_keep
+    if keep is None:
+        return None
+    zero = torch.zeros((), dtype=dtype, device=keep.device)
+    # finfo.min rather than -inf: a fully masked row stays finite (uniform), like the reference
+    return torch.where(keep, zero, torch.finfo(dtype).min)  # (B|1, 1, T_q|1, T_k)
+
+
+class BertSelfAttention(nn.Module):
+    """Multi-head attention (self or cross) with eager and SDPA implementations.
+
+    Attribute names (``query``, ``key``, ``value``, ``distance_embedding``) follow the reference so
+    that checkpoints load unchanged.
+    """
+
+    def __init__(self, config: BertConfig, position_embedding_type: str | None = None) -> None:
+        super().__init__()
+        if config.hidden_size % config.num_attention_heads != 0:
+            raise ValueError(
+                f"hidden_size ({config.hidden_size}) is not divisible by num_attention_heads "
+                f"({config.num_attention_heads})"
+            )
+        self.config = config
+        self.num_attention_heads = config.num_attention_heads
+        self.attention_head_size = config.hidden_size // config.num_attention_heads
+        self.all_head_size = self.num_attention_heads * self.attention_head_size
+        self.query = nn.Linear(config.hidden_size, self.all_head_size)
+        self.key = nn.Linear(config.hidden_size, self.all_head_size)
+        self.value = nn.Linear(config.hidden_size, self.all_head_size)
+        self.dropout = nn.Dropout(config.attention_probs_dropout_prob)
+        self.position_embedding_type = position_embedding_type or config.position_embedding_type
+        if self.position_embedding_type != "absolute":
+            self.max_position_embeddings = config.max_position_embeddings
+            self.distance_embedding = nn.Embedding(
+                2 * config.max_position_embeddings - 1, self.attention_head_size
+            )
+        self.is_decoder = config.is_decoder
+
+    def _heads(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, T, H) -> (B, A, T, d)."""
+        batch, seq_len, _ = x.shape
+        return x.view(batch, seq_len, self.num_attention_heads, self.attention_head_size).transpose(
+            1, 2
+        )
+
+    def relative_scores(self, q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+        """The relative-position term ``R`` (B, A, T_q, T_k), unscaled.
+
+        Queries are the last ``T_q`` positions of the ``T_k`` keys (the first ``T_k - T_q`` keys
+        come from the cache). ``q``: (B, A, T_q, d), ``k``: (B, A, T_k, d).
+        """
+        q_len, k_len = q.shape[2], k.shape[2]
+        q_pos = torch.arange(k_len - q_len, k_len, device=q.device)[:, None]  # (T_q, 1)
+        k_pos = torch.arange(k_len, device=q.device)[None, :]  # (1, T_k)
+        distance = q_pos - k_pos + self.max_position_embeddings - 1  # (T_q, T_k), >= 0
+        table = self.distance_embedding(distance).to(q.dtype)  # (T_q, T_k, d)
+        scores = torch.einsum("bhld,lrd->bhlr", q, table)  # (B, A, T_q, T_k)
+        if self.position_embedding_type == "relative_key_query":
+            scores = scores + torch.einsum("bhrd,lrd->bhlr", k, table)  # (B, A, T_q, T_k)
+        return scores
+
+    def forward(
+        self,
+        hidden_states: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        encoder_hidden_states: torch.Tensor | None = None,
+        past_key_value: KeyValue | None = None,
+        output_attentions: bool = False,
+    ) -> tuple[torch.Tensor, torch.Tensor | None, KeyValue]:
+        """Attend from ``hidden_states`` (B, T, H) to itself or to ``encoder_hidden_states``.
+
+        ``attention_mask`` is the additive mask from :func:`extended_attention_mask`.
+        ``past_key_value`` holds cached (keys, values), each (B, A, T_past, d): for self-attention
+        the new keys are appended; for cross-attention they are reused as they are.
+        Returns ``(context (B, T, H), probabilities (B, A, T_q, T_k) or None, (keys, values))``.
+        """
+        batch, q_len, _ = hidden_states.shape
+        q = self._heads(self.query(hidden_states))  # (B, A, T_q, d)
+        if encoder_hidden_states is not None:  # cross-attention
+            if past_key_value is not None:
+                k, v = past_key_value  # (B, A, S, d): computed at the first step, reused
+            else:
+                k = self._heads(self.key(encoder_hidden_states))  # (B, A, S, d)
+                v = self._heads(self.value(encoder_hidden_states))  # (B, A, S, d)
+        else:
+            k = self._heads(self.key(hidden_states))  # (B, A, T_q, d)
+            v = self._heads(self.value(hidden_states))  # (B, A, T_q, d)
+            if past_key_value is not None:
+                k = torch.cat([past_key_value[0], k], dim=2)  # (B, A, T_k, d)
+                v = torch.cat([past_key_value[1], v], dim=2)  # (B, A, T_k, d)
+        relative = None
+        if self.position_embedding_type != "absolute":
+            relative = self.relative_scores(q, k)  # (B, A, T_q, T_k)
+
+        if self.config.attn_implementation == "eager" or output_attentions:
+            context, probs = self._eager(q, k, v, attention_mask, relative)
+        else:
+            context, probs = self._sdpa(q, k, v, attention_mask, relative), None
+        context = context.transpose(1, 2).reshape(batch, q_len, self.all_head_size)  # (B, T, H)
+        return context, probs, (k, v)
+
+    def _eager(self, q, k, v, mask, relative):
+        """softmax((QK^T + R) / sqrt(d) + M) V, step by step; returns (context, probabilities)."""
+        scores = q @ k.transpose(-1, -2)  # (B, A, T_q, T_k)
+        if relative is not None:
+            scores = scores + relative
+        scores = scores / math.sqrt(self.attention_head_size)
+        if mask is not None:
+            scores = scores + mask
+        probs = scores.softmax(dim=-1)  # (B, A, T_q, T_k)
+        context = self.dropout(probs) @ v  # (B, A, T_q, d)
+        return context, probs
+
+    def _sdpa(self, q, k, v, mask, relative):
+        """The same function with the fused kernel; R / sqrt(d) joins the additive bias."""
+        bias = mask
+        if relative is not None:
+            relative = relative / math.sqrt(self.attention_head_size)  # SDPA scales only QK^T
+            bias = relative if mask is None else relative + mask  # (B, A, T_q, T_k)
+        return F.scaled_dot_product_attention(
+            q, k, v, attn_mask=bias,
+            dropout_p=self.dropout.p if self.training else 0.0,
+        )  # (B, A, T_q, d)
+
+
+class BertSelfOutput(nn.Module):
+    """Output projection of attention, dropout, residual connection and post-LayerNorm."""
+
+    def __init__(self, config: BertConfig) -> None:
+        super().__init__()
+        self.dense = nn.Linear(config.hidden_size, config.hidden_size)
+        self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+
+    def forward(self, hidden_states: torch.Tensor, input_tensor: torch.Tensor) -> torch.Tensor:
+        """LayerNorm(x + Dropout(W h + b)); both inputs (B, T, H)."""
+        return self.LayerNorm(self.dropout(self.dense(hidden_states)) + input_tensor)
+
+
+class BertAttention(nn.Module):
+    """The attention sublayer: ``self`` (multi-head attention) then ``output`` (residual + LN)."""
+
+    def __init__(self, config: BertConfig, position_embedding_type: str | None = None) -> None:
+        super().__init__()
+        self.self = BertSelfAttention(config, position_embedding_type=position_embedding_type)
+        self.output = BertSelfOutput(config)
+
+    def forward(
+        self,
+        hidden_states: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        encoder_hidden_states: torch.Tensor | None = None,
+        past_key_value: KeyValue | None = None,
+        output_attentions: bool = False,
+    ) -> tuple[torch.Tensor, torch.Tensor | None, KeyValue]:
+        """Returns ``(output (B, T, H), probabilities or None, (keys, values))``."""
+        context, probs, present = self.self(
+            hidden_states, attention_mask, encoder_hidden_states, past_key_value, output_attentions
+        )
+        return self.output(context, hidden_states), probs, present

@@ -1,0 +1,147 @@
+"""Attention: eager and SDPA against the reference, relative positions, cache, masks."""
+
+import pytest
+import torch
+import transformers
+from transformers.models.bert import modeling_bert as ref
+
+from bertedu.attention import BertAttention, BertSelfAttention, extended_attention_mask
+from bertedu.config import BertConfig
+
+TINY = dict(vocab_size=99, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+            intermediate_size=37, max_position_embeddings=64, attention_probs_dropout_prob=0.0)
+KINDS = ["absolute", "relative_key", "relative_key_query"]
+IMPLS = ["eager", "sdpa"]
+
+
+def _randomize(module):
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for p in module.parameters():
+            p.normal_(0, 0.3)
+    return module.eval()
+
+
+def _padding_mask():
+    mask = torch.ones(3, 7, dtype=torch.long)
+    mask[1, 5:] = 0
+    mask[2, 2:] = 0
+    return mask
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("impl", IMPLS)
+def test_self_attention_matches_reference(kind, impl):
+    ours = _randomize(BertAttention(BertConfig(**TINY, position_embedding_type=kind,
+                                               attn_implementation=impl)))
+    theirs = ref.BertAttention(transformers.BertConfig(
+        **TINY, position_embedding_type=kind, attn_implementation="eager")).eval()
+    theirs.load_state_dict(ours.state_dict())
+    x = torch.randn(3, 7, 32)
+    mask = extended_attention_mask(_padding_mask(), 3, 7, 7, torch.float32)
+    out, probs, (k, v) = ours(x, mask)
+    expected = theirs(x, mask)[0]
+    torch.testing.assert_close(out, expected, rtol=0, atol=1e-5)
+    assert probs is None if impl == "sdpa" else probs.shape == (3, 4, 7, 7)
+    assert k.shape == v.shape == (3, 4, 7, 8)
+    out, probs, _ = ours(x, mask, output_attentions=True)  # probabilities from both impls
+    ref_out, ref_probs = theirs(x, mask, output_attentions=True)
+    torch.testing.assert_close(out, ref_out, rtol=0, atol=1e-5)
+    torch.testing.assert_close(probs, ref_probs, rtol=0, atol=1e-5)
+    assert torch.all(probs[2, :, :, 2:] == 0)  # padded keys get no weight
+
+
+def test_cross_attention_matches_reference():
+    cfg = dict(TINY, is_decoder=True, add_cross_attention=True)
+    for impl in IMPLS:
+        ours = _randomize(BertAttention(BertConfig(**cfg, attn_implementation=impl),
+                                        position_embedding_type="absolute"))
+        theirs = ref.BertAttention(transformers.BertConfig(**cfg, attn_implementation="eager"),
+                                   position_embedding_type="absolute").eval()
+        theirs.load_state_dict(ours.state_dict())
+        x, enc = torch.randn(2, 5, 32), torch.randn(2, 9, 32)
+        enc_mask = torch.ones(2, 9)
+        enc_mask[0, 6:] = 0
+        mask = extended_attention_mask(enc_mask, 2, 5, 9, torch.float32)
+        out, _, (k, v) = ours(x, mask, enc)
+        torch.testing.assert_close(out, theirs(x, mask, encoder_hidden_states=enc)[0],
+                                   rtol=0, atol=1e-5)
+        assert k.shape == (2, 4, 9, 8)
+        reused, _, (k2, _) = ours(x, mask, enc, past_key_value=(k, v))  # cached k/v reused
+        assert k2 is k
+        torch.testing.assert_close(reused, out, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_sdpa_equals_eager_with_cache_and_causal_mask(kind):
+    torch.manual_seed(1)
+    eager = _randomize(BertSelfAttention(BertConfig(**TINY, position_embedding_type=kind,
+                                                    attn_implementation="eager", is_decoder=True)))
+    sdpa = BertSelfAttention(BertConfig(**TINY, position_embedding_type=kind,
+                                        attn_implementation="sdpa", is_decoder=True)).eval()
+    sdpa.load_state_dict(eager.state_dict())
+    x = torch.randn(2, 10, 32)
+    pad = torch.ones(2, 10)
+    pad[1, :2] = 0  # left padding
+    full_mask = extended_attention_mask(pad, 2, 10, 10, torch.float32, causal=True)
+    full, _, _ = eager(x, full_mask)
+    torch.testing.assert_close(sdpa(x, full_mask)[0], full, rtol=0, atol=1e-5)
+    # first 6 tokens, then a chunk of 3 and a single token through the cache
+    for module in (eager, sdpa):
+        parts, cache, start = [], None, 0
+        for stop in (6, 9, 10):
+            mask = extended_attention_mask(pad[:, :stop], 2, stop - start, stop, torch.float32,
+                                           causal=True)
+            out, _, cache = module(x[:, start:stop], mask, past_key_value=cache)
+            parts.append(out)
+            start = stop
+        got = torch.cat(parts, dim=1)
+        # fully masked rows (padded queries of row 1) carry no meaning: compare the others
+        torch.testing.assert_close(got[0], full[0], rtol=0, atol=1e-5)
+        torch.testing.assert_close(got[1, 2:], full[1, 2:], rtol=0, atol=1e-5)
+
+
+def test_relative_term_by_hand():
+    attn = _randomize(BertSelfAttention(BertConfig(**TINY, position_embedding_type="relative_key",
+                                                   attn_implementation="eager")))
+    q, k = torch.randn(1, 4, 3, 8), torch.randn(1, 4, 5, 8)  # 3 queries after 2 cached keys
+    scores = attn.relative_scores(q, k)
+    table = attn.distance_embedding.weight
+    for i in range(3):
+        for j in range(5):
+            expected = q[0, :, i] @ table[(i + 2) - j + 63]
+            torch.testing.assert_close(scores[0, :, i, j], expected)
+
+
+def test_mask_helper_and_shapes():
+    mask = extended_attention_mask(torch.tensor([[1, 1, 0]]), 1, 3, 3, torch.float32)
+    assert mask.shape == (1, 1, 1, 3) and mask[0, 0, 0, 2] == torch.finfo(torch.float32).min
+    assert extended_attention_mask(None, 2, 3, 3, torch.float32) is None
+    causal = extended_attention_mask(None, 1, 2, 4, torch.float32, causal=True)
+    assert causal.shape == (1, 1, 2, 4)
+    assert (causal[0, 0] == 0).tolist() == [[True, True, True, False], [True, True, True, True]]
+    three = extended_attention_mask(torch.ones(2, 3, 4), 2, 3, 4, torch.float32)
+    assert three.shape == (2, 1, 3, 4)
+    four = torch.zeros(2, 1, 3, 4)
+    assert extended_attention_mask(four, 2, 3, 4, torch.float32) is not None
+
+
+@pytest.mark.parametrize("mask, message", [
+    (torch.ones(2, 5), r"expected \(batch, 4\)"),
+    (torch.ones(3, 4), "with batch size 2"),
+    (torch.ones(2, 2, 4), r"expected \(batch, 3, 4\)"),
+    (torch.ones(2, 1, 3, 5), r"expected \(batch, 1 or heads, 3, 4\)"),
+    (torch.ones(4), "has 1 dimensions"),
+])
+def test_bad_mask_shapes(mask, message):
+    with pytest.raises(ValueError, match=message):
+        extended_attention_mask(mask, 2, 3, 4, torch.float32)
+
+
+def test_sdpa_dropout_only_in_training():
+    cfg = BertConfig(**dict(TINY, attention_probs_dropout_prob=0.5))
+    attn = _randomize(BertSelfAttention(cfg))
+    x = torch.randn(2, 6, 32)
+    torch.testing.assert_close(attn(x)[0], attn(x)[0])
+    attn.train()
+    assert not torch.allclose(attn(x)[0], attn(x)[0])

@@ -791,7 +791,7 @@ class BertTokenizer:
         single = isinstance(encoded_inputs, dict) and len(examples) == 1 and not isinstance(
             encoded_inputs["input_ids"][0], (list, tuple)
         )
-        return self._finish(padded, not single, False, return_tensors)
+        return self._finish(padded, not single, return_tensors)
 
     def __call__(
         self,
@@ -807,7 +807,6 @@ class BertTokenizer:
         return_token_type_ids: bool | None = None,
         return_attention_mask: bool | None = None,
         return_special_tokens_mask: bool = False,
-        return_length: bool = False,
     ) -> BatchEncoding:
         """Encode one text, a pair, or a batch of texts or pairs for the model.
 
@@ -849,17 +848,15 @@ class BertTokenizer:
             )
         attention = True if return_attention_mask is None else return_attention_mask
         examples = self._pad_batch(examples, padding, max_length, pad_to_multiple_of, attention)
-        return self._finish(examples, batched, return_length, return_tensors)
+        return self._finish(examples, batched, return_tensors)
 
     @staticmethod
     def _finish(
-        examples: list[dict[str, list]], batched: bool, return_length: bool, return_tensors
+        examples: list[dict[str, list]], batched: bool, return_tensors: str | None
     ) -> BatchEncoding:
         keys = [k for k in ("input_ids", "token_type_ids", "attention_mask") if k in examples[0]]
         keys += [k for k in examples[0] if k not in keys]
         data = {k: [e[k] for e in examples] for k in keys}
-        if return_length:
-            data["length"] = [len(e["input_ids"]) for e in examples]
         if not batched and return_tensors is None:
             data = {k: v[0] for k, v in data.items()}
         return BatchEncoding(to_tensors(data, return_tensors))

@@ -168,7 +168,6 @@ class BertTokenizerFast(BertTokenizer):
         return_attention_mask: bool | None = None,
         return_special_tokens_mask: bool = False,
         return_offsets_mapping: bool = False,
-        return_length: bool = False,
     ) -> BatchEncoding:
         """Encode one text, a pair, or a batch, like ``BertTokenizer.__call__``.
 
@@ -199,14 +198,14 @@ class BertTokenizerFast(BertTokenizer):
                 f"max_length={max_length} is smaller than the {n_special} special tokens "
                 "that must be added"
             )
-        if truncation == "only_second" and not all(isinstance(i, tuple) for i in inputs):
-            raise ValueError("truncation='only_second' needs a pair of sequences")
         self._set_truncation_and_padding(padding, truncation, max_length, pad_to_multiple_of)
         try:
             encodings = self._tokenizer.encode_batch(
                 inputs, add_special_tokens=add_special_tokens, is_pretokenized=is_split_into_words
             )
         except Exception as err:  # the Rust side raises a bare Exception
+            if "Second sequence not provided" in str(err):
+                raise ValueError("truncation='only_second' needs a pair of sequences") from err
             if "Truncation error" in str(err):
                 raise ValueError(
                     f"cannot truncate to max_length={max_length} with truncation="
@@ -222,8 +221,6 @@ class BertTokenizerFast(BertTokenizer):
             data["special_tokens_mask"] = [e.special_tokens_mask for e in encodings]
         if return_offsets_mapping:
             data["offset_mapping"] = [e.offsets for e in encodings]
-        if return_length:
-            data["length"] = [len(e.ids) for e in encodings]
         if not batched and return_tensors is None:
             data = {k: v[0] for k, v in data.items()}
         return BatchEncoding(to_tensors(data, return_tensors), encodings=encodings)

@@ -10,9 +10,10 @@ $$ \\mathcal{L}_{NSP} = -\\log p(y \\mid h_{[CLS]}), \\quad y \\in \\{\\text{IsN
 
 The examples are built the way the original ``create_pretraining_data`` does, document by document:
 
-1. A *target length* is drawn: usually ``max_seq_length - 3`` (room for the three special tokens),
-   but with probability ``short_seq_prob`` a random length in ``[2, max_seq_length - 3]``, so the
-   model also sees short inputs like the ones it meets when fine-tuned.
+1. A *target length* is drawn once per document (as in the original): usually
+   ``max_seq_length - 3`` (room for the three special tokens), but with probability
+   ``short_seq_prob`` a random length in ``[2, max_seq_length - 3]``, so the model also sees short
+   inputs like the ones it meets when fine-tuned. Chunks overshoot the target by up to a sentence.
 2. Whole sentences are gathered into a *chunk* until it reaches the target length (or the document
    ends). A random split point inside the chunk makes A = the first sentences, B = the rest.
 3. With probability ``nsp_probability`` B is replaced by sentences from a random other document,

@@ -179,13 +179,15 @@ class BertSelfAttention(nn.Module):
         self,
         hidden_states: torch.Tensor,
         attention_mask: torch.Tensor | None = None,
+        head_mask: torch.Tensor | None = None,
         encoder_hidden_states: torch.Tensor | None = None,
         past_key_value: KeyValue | None = None,
         output_attentions: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor | None, KeyValue]:
         """Attend from ``hidden_states`` (B, T, H) to itself or to ``encoder_hidden_states``.
 
-        ``attention_mask`` is the additive mask from :func:`extended_attention_mask`.
+        ``attention_mask`` is the additive mask from :func:`extended_attention_mask`;
+        ``head_mask`` (1, A, 1, 1) multiplies each head's probabilities (1 keeps, 0 silences).
         ``past_key_value`` holds cached (keys, values), each (B, A, T_past, d): for self-attention
         the new keys are appended; for cross-attention they are reused as they are.
         Returns ``(context (B, T, H), probabilities (B, A, T_q, T_k) or None, (keys, values))``.
@@ -209,13 +211,15 @@ class BertSelfAttention(nn.Module):
             relative = self.relative_scores(q, k)  # (B, A, T_q, T_k)
 
         if self.config.attn_implementation == "eager" or output_attentions:
-            context, probs = self._eager(q, k, v, attention_mask, relative)
+            context, probs = self._eager(q, k, v, attention_mask, relative, head_mask)
         else:
             context, probs = self._sdpa(q, k, v, attention_mask, relative), None
+            if head_mask is not None:  # (P * m) V = m (P V): the mask scales each head's output
+                context = context * head_mask  # (B, A, T_q, d)
         context = context.transpose(1, 2).reshape(batch, q_len, self.all_head_size)  # (B, T, H)
         return context, probs, (k, v)
 
-    def _eager(self, q, k, v, mask, relative):
+    def _eager(self, q, k, v, mask, relative, head_mask=None):
         """softmax((QK^T + R) / sqrt(d) + M) V, step by step; returns (context, probabilities)."""
         scores = q @ k.transpose(-1, -2)  # (B, A, T_q, T_k)
         if relative is not None:
@@ -223,9 +227,10 @@ class BertSelfAttention(nn.Module):
         scores = scores / math.sqrt(self.attention_head_size)
         if mask is not None:
             scores = scores + mask
-        probs = scores.softmax(dim=-1)  # (B, A, T_q, T_k)
-        context = self.dropout(probs) @ v  # (B, A, T_q, d)
-        return context, probs
+        probs = self.dropout(scores.softmax(dim=-1))  # (B, A, T_q, T_k)
+        if head_mask is not None:
+            probs = probs * head_mask
+        return probs @ v, probs  # (B, A, T_q, d), (B, A, T_q, T_k)
 
     def _sdpa(self, q, k, v, mask, relative):
         """The same function with the fused kernel; R / sqrt(d) joins the additive bias."""
@@ -265,12 +270,14 @@ class BertAttention(nn.Module):
         self,
         hidden_states: torch.Tensor,
         attention_mask: torch.Tensor | None = None,
+        head_mask: torch.Tensor | None = None,
         encoder_hidden_states: torch.Tensor | None = None,
         past_key_value: KeyValue | None = None,
         output_attentions: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor | None, KeyValue]:
         """Returns ``(output (B, T, H), probabilities or None, (keys, values))``."""
         context, probs, present = self.self(
-            hidden_states, attention_mask, encoder_hidden_states, past_key_value, output_attentions
+            hidden_states, attention_mask, head_mask, encoder_hidden_states, past_key_value,
+            output_attentions,
         )
         return self.output(context, hidden_states), probs, present

@@ -85,6 +85,7 @@ class BertLayer(nn.Module):
         self,
         hidden_states: torch.Tensor,
         attention_mask: torch.Tensor | None = None,
+        head_mask: torch.Tensor | None = None,
         encoder_hidden_states: torch.Tensor | None = None,
         encoder_attention_mask: torch.Tensor | None = None,
         past_key_value: LayerCache | None = None,
@@ -96,7 +97,7 @@ class BertLayer(nn.Module):
         """
         self_past = past_key_value[:2] if past_key_value is not None else None
         attention_output, self_probs, present = self.attention(
-            hidden_states, attention_mask, None, self_past, output_attentions
+            hidden_states, attention_mask, head_mask, None, self_past, output_attentions
         )
         cross_probs = None
         if encoder_hidden_states is not None:
@@ -110,8 +111,8 @@ class BertLayer(nn.Module):
                 else None
             )
             attention_output, cross_probs, cross_present = self.crossattention(
-                attention_output, encoder_attention_mask, encoder_hidden_states, cross_past,
-                output_attentions,
+                attention_output, encoder_attention_mask, head_mask, encoder_hidden_states,
+                cross_past, output_attentions,
             )
             present = present + cross_present  # (self_k, self_v, cross_k, cross_v)
         layer_output = self.output(self.intermediate(attention_output), attention_output)
@@ -131,6 +132,7 @@ class BertEncoder(nn.Module):
         self,
         hidden_states: torch.Tensor,
         attention_mask: torch.Tensor | None = None,
+        head_mask: torch.Tensor | None = None,
         encoder_hidden_states: torch.Tensor | None = None,
         encoder_attention_mask: torch.Tensor | None = None,
         past_key_values: tuple[LayerCache, ...] | None = None,
@@ -138,7 +140,7 @@ class BertEncoder(nn.Module):
         output_attentions: bool = False,
         output_hidden_states: bool = False,
     ) -> tuple:
-        """Run every layer on (B, T, H).
+        """Run every layer on (B, T, H); ``head_mask`` is (L, 1, A, 1, 1) or None.
 
         Returns ``(last_hidden_state, past_key_values, hidden_states, attentions,
         cross_attentions)``; an entry is ``None`` when not requested. ``hidden_states`` holds
@@ -158,16 +160,14 @@ class BertEncoder(nn.Module):
         presents = () if use_cache else None
         for i, layer in enumerate(self.layer):
             past = past_key_values[i] if past_key_values is not None else None
+            layer_head_mask = head_mask[i] if head_mask is not None else None
+            args = (hidden_states, attention_mask, layer_head_mask, encoder_hidden_states,
+                    encoder_attention_mask, past, output_attentions)
             if checkpointing:
-                hidden_states, present, self_probs, cross_probs = checkpoint(
-                    layer, hidden_states, attention_mask, encoder_hidden_states,
-                    encoder_attention_mask, past, output_attentions, use_reentrant=False,
-                )
+                outputs = checkpoint(layer, *args, use_reentrant=False)
             else:
-                hidden_states, present, self_probs, cross_probs = layer(
-                    hidden_states, attention_mask, encoder_hidden_states, encoder_attention_mask,
-                    past, output_attentions,
-                )
+                outputs = layer(*args)
+            hidden_states, present, self_probs, cross_probs = outputs
             if use_cache:
                 presents = presents + (present,)
             if output_hidden_states:

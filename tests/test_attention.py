@@ -63,11 +63,11 @@ def test_cross_attention_matches_reference():
         enc_mask = torch.ones(2, 9)
         enc_mask[0, 6:] = 0
         mask = extended_attention_mask(enc_mask, 2, 5, 9, torch.float32)
-        out, _, (k, v) = ours(x, mask, enc)
+        out, _, (k, v) = ours(x, mask, None, enc)
         torch.testing.assert_close(out, theirs(x, mask, encoder_hidden_states=enc)[0],
                                    rtol=0, atol=1e-5)
         assert k.shape == (2, 4, 9, 8)
-        reused, _, (k2, _) = ours(x, mask, enc, past_key_value=(k, v))  # cached k/v reused
+        reused, _, (k2, _) = ours(x, mask, None, enc, past_key_value=(k, v))  # cached k/v reused
         assert k2 is k
         torch.testing.assert_close(reused, out, rtol=0, atol=1e-6)
 

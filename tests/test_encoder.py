@@ -66,7 +66,8 @@ def test_decoder_layer_with_cross_attention_matches_reference():
     assert "layer.0.crossattention.self.query.weight" in ours.state_dict()
     x, enc = torch.randn(2, 5, 32), torch.randn(2, 4, 32)
     mask = extended_attention_mask(None, 2, 5, 5, torch.float32, causal=True)
-    last, presents, _, attns, cross = ours(x, mask, enc, use_cache=True, output_attentions=True)
+    last, presents, _, attns, cross = ours(x, mask, None, enc, use_cache=True,
+                                             output_attentions=True)
     expected = theirs(x, mask, encoder_hidden_states=enc, output_attentions=True)
     torch.testing.assert_close(last, expected.last_hidden_state, rtol=0, atol=1e-5)
     assert len(presents) == 2 and len(presents[0]) == 4 and presents[0][2].shape == (2, 4, 4, 8)

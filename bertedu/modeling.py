@@ -1,0 +1,805 @@
+"""BertModel and the task models built on it, with their output dataclasses.
+
+``BertModel`` = embeddings -> encoder stack -> pooler. It builds the additive attention mask once
+(padding, plus the causal part for a decoder) and every layer reuses it. The task models put a
+small head on top and compute the loss when labels are given:
+
+=================================  ==================================  =========================
+model                              head input                          loss
+=================================  ==================================  =========================
+BertForPreTraining                 every token + pooled [CLS]          MLM CE + NSP CE
+BertForMaskedLM                    every token                         CE over masked tokens
+BertLMHeadModel                    every token (causal)                CE on the next token
+BertForNextSentencePrediction      pooled [CLS]                        CE over 2 classes
+BertForSequenceClassification      pooled [CLS]                        MSE / CE / BCE
+BertForMultipleChoice              pooled [CLS] of each choice         CE over choices
+BertForTokenClassification         every token                         CE per token
+BertForQuestionAnswering           every token -> start/end scores     CE on start + end, / 2
+=================================  ==================================  =========================
+
+Labels equal to -100 are ignored by every cross-entropy. Names (classes, arguments, output
+fields, state-dict keys) are those of Hugging Face ``transformers``.
+
+References:
+    Devlin et al. (2018), BERT, section 3 (pretraining), section 4 and figure 4 (fine-tuning:
+    GLUE, SQuAD, SWAG, NER).
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass, fields
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from . import pretrained
+from .attention import extended_attention_mask
+from .config import BertConfig
+from .embeddings import BertEmbeddings
+from .encoder import BertEncoder, BertPooler
+from .heads import BertLMPredictionHead, BertOnlyMLMHead, BertOnlyNSPHead, BertPreTrainingHeads
+
+Tensor = torch.Tensor
+OptTensor = torch.Tensor | None
+
+
+# ---------------------------------------------------------------------------------- outputs
+@dataclass
+class ModelOutput:
+    """A dataclass that also reads like the reference's ``ModelOutput``.
+
+    ``out.logits``, ``out["logits"]`` and ``out[0]`` all work; integer indices and ``to_tuple()``
+    skip the fields that are ``None``; iterating yields the names of the fields that are set.
+    """
+
+    def keys(self) -> list[str]:
+        return [f.name for f in fields(self) if getattr(self, f.name) is not None]
+
+    def values(self) -> list[Any]:
+        return [getattr(self, k) for k in self.keys()]
+
+    def items(self) -> list[tuple[str, Any]]:
+        return [(k, getattr(self, k)) for k in self.keys()]
+
+    def to_tuple(self) -> tuple:
+        return tuple(self.values())
+
+    def __getitem__(self, key: str | int | slice) -> Any:
+        if isinstance(key, str):
+            if key not in self.keys():
+                raise KeyError(key)
+            return getattr(self, key)
+        return self.to_tuple()[key]
+
+    def __iter__(self):
+        return iter(self.keys())
+
+    def __len__(self) -> int:
+        return len(self.keys())
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.keys()
+
+
+@dataclass
+class BaseModelOutputWithPoolingAndCrossAttentions(ModelOutput):
+    last_hidden_state: OptTensor = None  # (B, T, H)
+    pooler_output: OptTensor = None  # (B, H)
+    hidden_states: tuple[Tensor, ...] | None = None  # L + 1 x (B, T, H)
+    past_key_values: tuple[tuple[Tensor, ...], ...] | None = None  # L x (k, v[, ck, cv])
+    attentions: tuple[Tensor, ...] | None = None  # L x (B, A, T, T_k)
+    cross_attentions: tuple[Tensor, ...] | None = None  # L x (B, A, T, S)
+
+
+@dataclass
+class BertForPreTrainingOutput(ModelOutput):
+    loss: OptTensor = None
+    prediction_logits: OptTensor = None  # (B, T, V)
+    seq_relationship_logits: OptTensor = None  # (B, 2)
+    hidden_states: tuple[Tensor, ...] | None = None
+    attentions: tuple[Tensor, ...] | None = None
+
+
+@dataclass
+class CausalLMOutputWithCrossAttentions(ModelOutput):
+    loss: OptTensor = None
+    logits: OptTensor = None  # (B, T, V)
+    past_key_values: tuple[tuple[Tensor, ...], ...] | None = None
+    hidden_states: tuple[Tensor, ...] | None = None
+    attentions: tuple[Tensor, ...] | None = None
+    cross_attentions: tuple[Tensor, ...] | None = None
+
+
+@dataclass
+class MaskedLMOutput(ModelOutput):
+    loss: OptTensor = None
+    logits: OptTensor = None  # (B, T, V)
+    hidden_states: tuple[Tensor, ...] | None = None
+    attentions: tuple[Tensor, ...] | None = None
+
+
+@dataclass
+class NextSentencePredictorOutput(ModelOutput):
+    loss: OptTensor = None
+    logits: OptTensor = None  # (B, 2)
+    hidden_states: tuple[Tensor, ...] | None = None
+    attentions: tuple[Tensor, ...] | None = None
+
+
+@dataclass
+class SequenceClassifierOutput(ModelOutput):
+    loss: OptTensor = None
+    logits: OptTensor = None  # (B, num_labels)
+    hidden_states: tuple[Tensor, ...] | None = None
+    attentions: tuple[Tensor, ...] | None = None
+
+
+@dataclass
+class MultipleChoiceModelOutput(ModelOutput):
+    loss: OptTensor = None
+    logits: OptTensor = None  # (B, num_choices)
+    hidden_states: tuple[Tensor, ...] | None = None
+    attentions: tuple[Tensor, ...] | None = None
+
+
+@dataclass
+class TokenClassifierOutput(ModelOutput):
+    loss: OptTensor = None
+    logits: OptTensor = None  # (B, T, num_labels)
+    hidden_states: tuple[Tensor, ...] | None = None
+    attentions: tuple[Tensor, ...] | None = None
+
+
+@dataclass
+class QuestionAnsweringModelOutput(ModelOutput):
+    loss: OptTensor = None
+    start_logits: OptTensor = None  # (B, T)
+    end_logits: OptTensor = None  # (B, T)
+    hidden_states: tuple[Tensor, ...] | None = None
+    attentions: tuple[Tensor, ...] | None = None
+
+
+# ---------------------------------------------------------------------------------- base class
+class BertPreTrainedModel(nn.Module):
+    """Weight initialisation, weight tying and checkpoint I/O shared by every BERT model."""
+
+    config_class = BertConfig
+    base_model_prefix = "bert"
+    supports_gradient_checkpointing = True
+    # parameters that are copies of others and therefore not required in a checkpoint
+    _tied_weights_keys: list[str] = []
+
+    def __init__(self, config: BertConfig) -> None:
+        super().__init__()
+        if not isinstance(config, BertConfig):
+            raise TypeError(
+                f"{type(self).__name__} expects a bertedu BertConfig, got {type(config).__name__}"
+            )
+        self.config = config
+
+    def post_init(self) -> None:
+        """Initialise every weight, then tie the output embeddings to the input ones."""
+        self.apply(self._init_weights)
+        self.tie_weights()
+
+    def _init_weights(self, module: nn.Module) -> None:
+        """N(0, initializer_range) for Linear and Embedding weights, zero biases, LayerNorm 1/0."""
+        std = self.config.initializer_range
+        with torch.no_grad():
+            if isinstance(module, nn.Linear):
+                module.weight.normal_(0.0, std)
+                if module.bias is not None:
+                    module.bias.zero_()
+            elif isinstance(module, nn.Embedding):
+                module.weight.normal_(0.0, std)
+                if module.padding_idx is not None:
+                    module.weight[module.padding_idx].zero_()
+            elif isinstance(module, nn.LayerNorm):
+                module.weight.fill_(1.0)
+                module.bias.zero_()
+            elif isinstance(module, BertLMPredictionHead):
+                module.bias.zero_()
+
+    def get_input_embeddings(self) -> nn.Embedding:
+        base = getattr(self, self.base_model_prefix, self)
+        return base.embeddings.word_embeddings
+
+    def get_output_embeddings(self) -> nn.Linear | None:
+        cls = getattr(self, "cls", None)
+        predictions = getattr(cls, "predictions", None)
+        return predictions.decoder if predictions is not None else None
+
+    def tie_weights(self) -> None:
+        """Share the MLM decoder matrix with the word embeddings (one tensor, two names)."""
+        output = self.get_output_embeddings()
+        if output is None:
+            return
+        if self.config.tie_word_embeddings:
+            output.weight = self.get_input_embeddings().weight
+        self.cls.predictions._tie_weights()
+
+    def gradient_checkpointing_enable(self) -> None:
+        """Recompute each layer's activations in the backward pass (less memory, more time)."""
+        getattr(self, self.base_model_prefix, self).encoder.gradient_checkpointing = True
+
+    def gradient_checkpointing_disable(self) -> None:
+        getattr(self, self.base_model_prefix, self).encoder.gradient_checkpointing = False
+
+    def num_parameters(self, exclude_embeddings: bool = False) -> int:
+        """Number of distinct parameters (tied ones counted once)."""
+        params = {id(p): p for name, p in self.named_parameters()
+                  if not (exclude_embeddings and "embeddings" in name)}
+        return sum(p.numel() for p in params.values())
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return next(self.parameters()).dtype
+
+    @classmethod
+    def from_pretrained(
+        cls, name_or_path: str | os.PathLike, attn_implementation: str | None = None,
+        **config_overrides: Any,
+    ):
+        """Load a transformers checkpoint (directory or Hub id); see ``bertedu.pretrained``."""
+        return pretrained.from_pretrained(
+            cls, name_or_path, attn_implementation=attn_implementation, **config_overrides
+        )
+
+    def save_pretrained(self, save_directory: str | os.PathLike) -> None:
+        """Write ``config.json`` + ``model.safetensors`` that transformers loads unchanged."""
+        pretrained.save_pretrained(self, save_directory)
+
+
+def _flag(value: bool | None, default: bool) -> bool:
+    return default if value is None else value
+
+
+# ---------------------------------------------------------------------------------- BertModel
+class BertModel(BertPreTrainedModel):
+    """Embeddings, encoder and (optionally) the pooler. Works as encoder or as decoder."""
+
+    def __init__(self, config: BertConfig, add_pooling_layer: bool = True) -> None:
+        super().__init__(config)
+        self.embeddings = BertEmbeddings(config)
+        self.encoder = BertEncoder(config)
+        self.pooler = BertPooler(config) if add_pooling_layer else None
+        self.post_init()
+
+    def get_input_embeddings(self) -> nn.Embedding:
+        return self.embeddings.word_embeddings
+
+    def set_input_embeddings(self, value: nn.Embedding) -> None:
+        self.embeddings.word_embeddings = value
+
+    def _head_mask(self, head_mask: OptTensor) -> OptTensor:
+        """(A,) or (L, A) keep-multipliers -> (L, 1, A, 1, 1), broadcast over batch and tokens."""
+        if head_mask is None:
+            return None
+        layers, heads = self.config.num_hidden_layers, self.config.num_attention_heads
+        if head_mask.dim() == 1 and head_mask.shape[0] == heads:
+            head_mask = head_mask.expand(layers, heads)
+        if tuple(head_mask.shape) != (layers, heads):
+            raise ValueError(
+                f"head_mask has shape {tuple(head_mask.shape)}; expected ({heads},) or "
+                f"({layers}, {heads})"
+            )
+        return head_mask[:, None, :, None, None].to(self.dtype)
+
+    def forward(
+        self,
+        input_ids: OptTensor = None,
+        attention_mask: OptTensor = None,
+        token_type_ids: OptTensor = None,
+        position_ids: OptTensor = None,
+        head_mask: OptTensor = None,
+        inputs_embeds: OptTensor = None,
+        encoder_hidden_states: OptTensor = None,
+        encoder_attention_mask: OptTensor = None,
+        past_key_values: tuple[tuple[Tensor, ...], ...] | None = None,
+        use_cache: bool | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+    ) -> BaseModelOutputWithPoolingAndCrossAttentions | tuple:
+        """Encode ``input_ids`` (B, T) (or ``inputs_embeds`` (B, T, H)).
+
+        ``attention_mask``: (B, T_past + T) with 1 = token, 0 = padding, or (B, T, T_past + T), or
+        an already additive 4D mask. ``past_key_values``: the per-layer cache returned by a previous
+        call with ``use_cache=True`` (decoders only), a tuple per layer of
+        ``(self_k, self_v[, cross_k, cross_v])``, each (B, A, T_past, d).
+        """
+        config = self.config
+        output_attentions = _flag(output_attentions, config.output_attentions)
+        output_hidden_states = _flag(output_hidden_states, config.output_hidden_states)
+        return_dict = _flag(return_dict, config.return_dict)
+        use_cache = _flag(use_cache, config.use_cache) if config.is_decoder else False
+        if (input_ids is None) == (inputs_embeds is None):
+            raise ValueError("pass exactly one of input_ids and inputs_embeds")
+        shape = input_ids.shape if input_ids is not None else inputs_embeds.shape[:-1]
+        if len(shape) != 2:
+            raise ValueError(f"expected inputs of shape (batch, seq_len), got {tuple(shape)}")
+        batch, seq_len = shape
+        past_len = past_key_values[0][0].shape[2] if past_key_values is not None else 0
+
+        embedding_output = self.embeddings(
+            input_ids, token_type_ids, position_ids, inputs_embeds, past_len
+        )  # (B, T, H)
+        dtype = embedding_output.dtype
+        # the additive masks are built once here and shared by every layer
+        mask = extended_attention_mask(
+            attention_mask, batch, seq_len, past_len + seq_len, dtype, causal=config.is_decoder
+        )  # (B|1, 1, T|1, T_k) or None
+        if mask is not None:
+            mask = mask.to(embedding_output.device)
+        encoder_mask = None
+        if encoder_hidden_states is not None and encoder_attention_mask is not None:
+            encoder_mask = extended_attention_mask(
+                encoder_attention_mask, batch, seq_len, encoder_hidden_states.shape[1], dtype,
+                name="encoder_attention_mask",
+            )  # (B, 1, 1|T, S)
+        last, presents, hidden, attentions, cross = self.encoder(
+            embedding_output, mask, self._head_mask(head_mask), encoder_hidden_states,
+            encoder_mask, past_key_values, use_cache, output_attentions, output_hidden_states,
+        )
+        pooled = self.pooler(last) if self.pooler is not None else None  # (B, H)
+        if not return_dict:  # the reference's tuple order
+            return tuple(v for v in (last, pooled, presents, hidden, attentions, cross)
+                         if v is not None)
+        return BaseModelOutputWithPoolingAndCrossAttentions(
+            last_hidden_state=last, pooler_output=pooled, hidden_states=hidden,
+            past_key_values=presents, attentions=attentions, cross_attentions=cross,
+        )
+
+
+def _base_inputs(
+    input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds,
+    output_attentions, output_hidden_states,
+) -> dict[str, Any]:
+    return dict(
+        input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
+        position_ids=position_ids, head_mask=head_mask, inputs_embeds=inputs_embeds,
+        output_attentions=output_attentions, output_hidden_states=output_hidden_states,
+        return_dict=True,
+    )
+
+
+def _finish(output: ModelOutput, return_dict: bool | None, config: BertConfig):
+    return output if _flag(return_dict, config.return_dict) else output.to_tuple()
+
+
+def _classifier_dropout(config: BertConfig) -> nn.Dropout:
+    p = config.classifier_dropout
+    return nn.Dropout(config.hidden_dropout_prob if p is None else p)
+
+
+# ---------------------------------------------------------------------------------- pretraining
+class BertForPreTraining(BertPreTrainedModel):
+    """BertModel + MLM and NSP heads (``cls.predictions``, ``cls.seq_relationship``)."""
+
+    _tied_weights_keys = ["cls.predictions.decoder.weight", "cls.predictions.decoder.bias"]
+
+    def __init__(self, config: BertConfig) -> None:
+        super().__init__(config)
+        self.bert = BertModel(config)
+        self.cls = BertPreTrainingHeads(config)
+        self.post_init()
+
+    def forward(
+        self,
+        input_ids: OptTensor = None,
+        attention_mask: OptTensor = None,
+        token_type_ids: OptTensor = None,
+        position_ids: OptTensor = None,
+        head_mask: OptTensor = None,
+        inputs_embeds: OptTensor = None,
+        labels: OptTensor = None,
+        next_sentence_label: OptTensor = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+    ) -> BertForPreTrainingOutput | tuple:
+        """``labels`` (B, T): token ids at masked positions, -100 elsewhere;
+        ``next_sentence_label`` (B,): 0 = B follows A, 1 = B is random.
+
+        The loss is the sum of the losses whose labels are given (the reference computes it only
+        when both are given; with both, the two agree).
+        """
+        out = self.bert(**_base_inputs(input_ids, attention_mask, token_type_ids, position_ids,
+                                       head_mask, inputs_embeds, output_attentions,
+                                       output_hidden_states))
+        scores, nsp = self.cls(out.last_hidden_state, out.pooler_output)  # (B, T, V), (B, 2)
+        loss = None
+        if labels is not None:
+            loss = F.cross_entropy(scores.view(-1, scores.shape[-1]), labels.view(-1))
+        if next_sentence_label is not None:
+            nsp_loss = F.cross_entropy(nsp.view(-1, 2), next_sentence_label.view(-1))
+            loss = nsp_loss if loss is None else loss + nsp_loss
+        return _finish(BertForPreTrainingOutput(loss, scores, nsp, out.hidden_states,
+                                                out.attentions), return_dict, self.config)
+
+
+class BertForMaskedLM(BertPreTrainedModel):
+    """BertModel (no pooler) + MLM head: predicts the tokens hidden behind [MASK]."""
+
+    _tied_weights_keys = ["cls.predictions.decoder.weight", "cls.predictions.decoder.bias"]
+
+    def __init__(self, config: BertConfig) -> None:
+        super().__init__(config)
+        self.bert = BertModel(config, add_pooling_layer=False)
+        self.cls = BertOnlyMLMHead(config)
+        self.post_init()
+
+    def forward(
+        self,
+        input_ids: OptTensor = None,
+        attention_mask: OptTensor = None,
+        token_type_ids: OptTensor = None,
+        position_ids: OptTensor = None,
+        head_mask: OptTensor = None,
+        inputs_embeds: OptTensor = None,
+        encoder_hidden_states: OptTensor = None,
+        encoder_attention_mask: OptTensor = None,
+        labels: OptTensor = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+    ) -> MaskedLMOutput | tuple:
+        """``labels`` (B, T): original ids at masked positions, -100 elsewhere."""
+        out = self.bert(
+            **_base_inputs(input_ids, attention_mask, token_type_ids, position_ids, head_mask,
+                           inputs_embeds, output_attentions, output_hidden_states),
+            encoder_hidden_states=encoder_hidden_states,
+            encoder_attention_mask=encoder_attention_mask,
+        )
+        scores = self.cls(out.last_hidden_state)  # (B, T, V)
+        loss = None
+        if labels is not None:
+            loss = F.cross_entropy(scores.view(-1, scores.shape[-1]), labels.view(-1))
+        return _finish(MaskedLMOutput(loss, scores, out.hidden_states, out.attentions),
+                       return_dict, self.config)
+
+
+class BertLMHeadModel(BertPreTrainedModel):
+    """A left-to-right language model: BertModel with ``is_decoder=True`` + the MLM head."""
+
+    _tied_weights_keys = ["cls.predictions.decoder.weight", "cls.predictions.decoder.bias"]
+
+    def __init__(self, config: BertConfig) -> None:
+        super().__init__(config)
+        if not config.is_decoder:  # the reference warns too: without it the model sees ahead
+            warnings.warn("BertLMHeadModel is meant as a decoder: pass is_decoder=True",
+                          stacklevel=2)
+        self.bert = BertModel(config, add_pooling_layer=False)
+        self.cls = BertOnlyMLMHead(config)
+        self.post_init()
+
+    def forward(
+        self,
+        input_ids: OptTensor = None,
+        attention_mask: OptTensor = None,
+        token_type_ids: OptTensor = None,
+        position_ids: OptTensor = None,
+        head_mask: OptTensor = None,
+        inputs_embeds: OptTensor = None,
+        encoder_hidden_states: OptTensor = None,
+        encoder_attention_mask: OptTensor = None,
+        labels: OptTensor = None,
+        past_key_values: tuple[tuple[Tensor, ...], ...] | None = None,
+        use_cache: bool | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+    ) -> CausalLMOutputWithCrossAttentions | tuple:
+        """``labels`` (B, T) are the input ids themselves: position t is scored on token t + 1
+        (the shift happens here); -100 is ignored."""
+        if labels is not None:
+            use_cache = False
+        out = self.bert(
+            **_base_inputs(input_ids, attention_mask, token_type_ids, position_ids, head_mask,
+                           inputs_embeds, output_attentions, output_hidden_states),
+            encoder_hidden_states=encoder_hidden_states,
+            encoder_attention_mask=encoder_attention_mask,
+            past_key_values=past_key_values, use_cache=use_cache,
+        )
+        logits = self.cls(out.last_hidden_state)  # (B, T, V)
+        loss = None
+        if labels is not None:
+            shifted = F.pad(labels, (0, 1), value=-100)[:, 1:]  # (B, T): next token or -100
+            loss = F.cross_entropy(logits.float().view(-1, logits.shape[-1]), shifted.reshape(-1))
+        return _finish(CausalLMOutputWithCrossAttentions(
+            loss, logits, out.past_key_values, out.hidden_states, out.attentions,
+            out.cross_attentions), return_dict, self.config)
+
+    @torch.no_grad()
+    def generate(
+        self,
+        input_ids: Tensor,
+        max_new_tokens: int = 20,
+        do_sample: bool = False,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        eos_token_id: int | None = None,
+        attention_mask: OptTensor = None,
+        encoder_hidden_states: OptTensor = None,
+        encoder_attention_mask: OptTensor = None,
+        generator: torch.Generator | None = None,
+    ) -> Tensor:
+        """Extend ``input_ids`` (B, T) by up to ``max_new_tokens`` tokens; returns (B, T + n).
+
+        Greedy by default; ``do_sample=True`` samples from ``softmax(logits / temperature)``
+        restricted to the ``top_k`` best tokens. The prompt is encoded once, then each new token
+        is a one-token forward pass through the key/value cache. Sequences that produced
+        ``eos_token_id`` are padded with it; generation stops when all have.
+        """
+        if max_new_tokens < 0:
+            raise ValueError(f"max_new_tokens must be >= 0, got {max_new_tokens}")
+        if do_sample and temperature <= 0:
+            raise ValueError(f"temperature must be positive when sampling, got {temperature}")
+        limit = self.config.max_position_embeddings - input_ids.shape[1]
+        if max_new_tokens > limit:
+            raise ValueError(
+                f"{input_ids.shape[1]} prompt tokens + {max_new_tokens} new tokens exceed "
+                f"max_position_embeddings={self.config.max_position_embeddings}"
+            )
+        was_training = self.training
+        self.eval()
+        tokens, cache, step_input = input_ids, None, input_ids
+        done = torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+        for _ in range(max_new_tokens):
+            out = self(step_input, attention_mask=attention_mask, past_key_values=cache,
+                       encoder_hidden_states=encoder_hidden_states,
+                       encoder_attention_mask=encoder_attention_mask, use_cache=True)
+            cache = out.past_key_values
+            logits = out.logits[:, -1].float()  # (B, V)
+            if do_sample:
+                logits = logits / temperature
+                if top_k is not None:
+                    kth = torch.topk(logits, min(top_k, logits.shape[-1])).values[:, -1:]
+                    logits = logits.masked_fill(logits < kth, float("-inf"))
+                next_token = torch.multinomial(logits.softmax(-1), 1, generator=generator)
+            else:
+                next_token = logits.argmax(dim=-1, keepdim=True)  # (B, 1)
+            if eos_token_id is not None:
+                next_token = next_token.masked_fill(done[:, None], eos_token_id)
+                done = done | (next_token[:, 0] == eos_token_id)
+            tokens = torch.cat([tokens, next_token], dim=1)  # (B, T + i)
+            step_input = next_token
+            if attention_mask is not None:
+                attention_mask = F.pad(attention_mask, (0, 1), value=1)
+            if eos_token_id is not None and bool(done.all()):
+                break
+        self.train(was_training)
+        return tokens
+
+
+# ---------------------------------------------------------------------------------- NSP
+class BertForNextSentencePrediction(BertPreTrainedModel):
+    """BertModel + NSP head: does sentence B follow sentence A?"""
+
+    def __init__(self, config: BertConfig) -> None:
+        super().__init__(config)
+        self.bert = BertModel(config)
+        self.cls = BertOnlyNSPHead(config)
+        self.post_init()
+
+    def forward(
+        self,
+        input_ids: OptTensor = None,
+        attention_mask: OptTensor = None,
+        token_type_ids: OptTensor = None,
+        position_ids: OptTensor = None,
+        head_mask: OptTensor = None,
+        inputs_embeds: OptTensor = None,
+        labels: OptTensor = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+        next_sentence_label: OptTensor = None,
+    ) -> NextSentencePredictorOutput | tuple:
+        """``labels`` (B,): 0 = IsNext, 1 = NotNext (``next_sentence_label`` is an alias)."""
+        if labels is None:
+            labels = next_sentence_label
+        out = self.bert(**_base_inputs(input_ids, attention_mask, token_type_ids, position_ids,
+                                       head_mask, inputs_embeds, output_attentions,
+                                       output_hidden_states))
+        logits = self.cls(out.pooler_output)  # (B, 2)
+        loss = F.cross_entropy(logits, labels.view(-1)) if labels is not None else None
+        return _finish(NextSentencePredictorOutput(loss, logits, out.hidden_states,
+                                                   out.attentions), return_dict, self.config)
+
+
+# ---------------------------------------------------------------------------------- fine-tuning
+class BertForSequenceClassification(BertPreTrainedModel):
+    """Pooled [CLS] -> dropout -> linear: classification or regression of a text (pair)."""
+
+    def __init__(self, config: BertConfig) -> None:
+        super().__init__(config)
+        self.num_labels = config.num_labels
+        self.bert = BertModel(config)
+        self.dropout = _classifier_dropout(config)
+        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
+        self.post_init()
+
+    def forward(
+        self,
+        input_ids: OptTensor = None,
+        attention_mask: OptTensor = None,
+        token_type_ids: OptTensor = None,
+        position_ids: OptTensor = None,
+        head_mask: OptTensor = None,
+        inputs_embeds: OptTensor = None,
+        labels: OptTensor = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+    ) -> SequenceClassifierOutput | tuple:
+        """``labels``: (B,) class ids, (B,) or (B, 1) floats for regression, or (B, num_labels)
+        0/1 floats for multi-label. Without ``config.problem_type`` the kind is inferred as the
+        reference does: one label -> regression, integer labels -> single-label, else
+        multi-label (inferred per call; the reference also stores it in the config)."""
+        out = self.bert(**_base_inputs(input_ids, attention_mask, token_type_ids, position_ids,
+                                       head_mask, inputs_embeds, output_attentions,
+                                       output_hidden_states))
+        logits = self.classifier(self.dropout(out.pooler_output))  # (B, num_labels)
+        loss = None
+        if labels is not None:
+            problem = self.config.problem_type
+            if problem is None:
+                if self.num_labels == 1:
+                    problem = "regression"
+                elif labels.dtype in (torch.long, torch.int):
+                    problem = "single_label_classification"
+                else:
+                    problem = "multi_label_classification"
+            if problem == "regression":
+                labels = labels.to(logits.dtype)
+                if self.num_labels == 1:
+                    loss = F.mse_loss(logits.squeeze(), labels.squeeze())
+                else:
+                    loss = F.mse_loss(logits, labels)
+            elif problem == "single_label_classification":
+                loss = F.cross_entropy(logits.view(-1, self.num_labels), labels.view(-1))
+            else:
+                loss = F.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype))
+        return _finish(SequenceClassifierOutput(loss, logits, out.hidden_states,
+                                                out.attentions), return_dict, self.config)
+
+
+class BertForMultipleChoice(BertPreTrainedModel):
+    """Each (context, choice) pair is encoded; a linear layer scores its pooled [CLS]."""
+
+    def __init__(self, config: BertConfig) -> None:
+        super().__init__(config)
+        self.bert = BertModel(config)
+        self.dropout = _classifier_dropout(config)
+        self.classifier = nn.Linear(config.hidden_size, 1)
+        self.post_init()
+
+    def forward(
+        self,
+        input_ids: OptTensor = None,
+        attention_mask: OptTensor = None,
+        token_type_ids: OptTensor = None,
+        position_ids: OptTensor = None,
+        head_mask: OptTensor = None,
+        inputs_embeds: OptTensor = None,
+        labels: OptTensor = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+    ) -> MultipleChoiceModelOutput | tuple:
+        """Inputs are (B, C, T) (``inputs_embeds`` (B, C, T, H)); ``labels`` (B,) in [0, C)."""
+        first = input_ids if input_ids is not None else inputs_embeds
+        if first is None:
+            raise ValueError("pass exactly one of input_ids and inputs_embeds")
+        num_choices = first.shape[1]
+
+        def flat(x: OptTensor) -> OptTensor:  # (B, C, T, ...) -> (B * C, T, ...)
+            return x.reshape(-1, *x.shape[2:]) if x is not None else None
+
+        out = self.bert(**_base_inputs(flat(input_ids), flat(attention_mask),
+                                       flat(token_type_ids), flat(position_ids), head_mask,
+                                       flat(inputs_embeds), output_attentions,
+                                       output_hidden_states))
+        scores = self.classifier(self.dropout(out.pooler_output))  # (B * C, 1)
+        logits = scores.view(-1, num_choices)  # (B, C)
+        loss = F.cross_entropy(logits, labels.view(-1)) if labels is not None else None
+        return _finish(MultipleChoiceModelOutput(loss, logits, out.hidden_states,
+                                                 out.attentions), return_dict, self.config)
+
+
+class BertForTokenClassification(BertPreTrainedModel):
+    """Every token's hidden state -> dropout -> linear: tagging such as NER."""
+
+    def __init__(self, config: BertConfig) -> None:
+        super().__init__(config)
+        self.num_labels = config.num_labels
+        self.bert = BertModel(config, add_pooling_layer=False)
+        self.dropout = _classifier_dropout(config)
+        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
+        self.post_init()
+
+    def forward(
+        self,
+        input_ids: OptTensor = None,
+        attention_mask: OptTensor = None,
+        token_type_ids: OptTensor = None,
+        position_ids: OptTensor = None,
+        head_mask: OptTensor = None,
+        inputs_embeds: OptTensor = None,
+        labels: OptTensor = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+    ) -> TokenClassifierOutput | tuple:
+        """``labels`` (B, T): a class id per token, -100 for tokens to ignore (sub-words, pad)."""
+        out = self.bert(**_base_inputs(input_ids, attention_mask, token_type_ids, position_ids,
+                                       head_mask, inputs_embeds, output_attentions,
+                                       output_hidden_states))
+        logits = self.classifier(self.dropout(out.last_hidden_state))  # (B, T, num_labels)
+        loss = None
+        if labels is not None:
+            loss = F.cross_entropy(logits.view(-1, self.num_labels), labels.view(-1))
+        return _finish(TokenClassifierOutput(loss, logits, out.hidden_states, out.attentions),
+                       return_dict, self.config)
+
+
+class BertForQuestionAnswering(BertPreTrainedModel):
+    """Extractive QA: a start score and an end score for every token (``qa_outputs``)."""
+
+    def __init__(self, config: BertConfig) -> None:
+        super().__init__(config)
+        if config.num_labels != 2:
+            raise ValueError(
+                f"BertForQuestionAnswering needs num_labels=2 (start and end scores), got "
+                f"{config.num_labels}"
+            )
+        self.num_labels = config.num_labels
+        self.bert = BertModel(config, add_pooling_layer=False)
+        self.qa_outputs = nn.Linear(config.hidden_size, config.num_labels)
+        self.post_init()
+
+    def forward(
+        self,
+        input_ids: OptTensor = None,
+        attention_mask: OptTensor = None,
+        token_type_ids: OptTensor = None,
+        position_ids: OptTensor = None,
+        head_mask: OptTensor = None,
+        inputs_embeds: OptTensor = None,
+        start_positions: OptTensor = None,
+        end_positions: OptTensor = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+    ) -> QuestionAnsweringModelOutput | tuple:
+        """``start_positions`` / ``end_positions`` (B,): token indices of the answer span.
+
+        Positions outside the sequence are clamped to ``T`` and then ignored by the loss, as in
+        the reference (an answer truncated away contributes nothing).
+        """
+        out = self.bert(**_base_inputs(input_ids, attention_mask, token_type_ids, position_ids,
+                                       head_mask, inputs_embeds, output_attentions,
+                                       output_hidden_states))
+        logits = self.qa_outputs(out.last_hidden_state)  # (B, T, 2)
+        start_logits, end_logits = logits.split(1, dim=-1)
+        start_logits = start_logits.squeeze(-1).contiguous()  # (B, T)
+        end_logits = end_logits.squeeze(-1).contiguous()  # (B, T)
+        loss = None
+        if start_positions is not None and end_positions is not None:
+            ignored = start_logits.shape[1]
+            start = start_positions.reshape(-1).clamp(0, ignored)
+            end = end_positions.reshape(-1).clamp(0, ignored)
+            loss = (F.cross_entropy(start_logits, start, ignore_index=ignored)
+                    + F.cross_entropy(end_logits, end, ignore_index=ignored)) / 2
+        return _finish(QuestionAnsweringModelOutput(loss, start_logits, end_logits,
+                                                    out.hidden_states, out.attentions),
+                       return_dict, self.config)

@@ -1,0 +1,191 @@
+"""Checkpoints in the Hugging Face directory format: ``config.json`` + ``model.safetensors``.
+
+A checkpoint is a mapping from parameter names to tensors. Because bertedu keeps the reference's
+module names, a transformers checkpoint loads with no renaming. Loading still has to settle a few
+things:
+
+* prefix: task models keep the encoder under ``bert.``; a bare ``BertModel`` checkpoint has no
+  prefix. Keys are matched with or without it, so a ``BertModel`` checkpoint loads into any
+  ``BertFor*`` model (the head is then freshly initialised and *reported*) and the reverse (the
+  head's weights are reported as unused).
+* tied weights: the MLM decoder matrix is the word-embedding matrix and ``decoder.bias`` is
+  ``predictions.bias``; a checkpoint stores each shared tensor once.
+* legacy names: TensorFlow-era ``LayerNorm.gamma`` / ``LayerNorm.beta`` become ``weight`` /
+  ``bias``; the old persistent buffer ``embeddings.position_ids`` is dropped silently.
+* safety: safetensors holds raw tensors only; ``pytorch_model.bin`` is read with
+  ``torch.load(weights_only=True)``, which refuses to run pickled code.
+
+References:
+    Hugging Face safetensors format (https://huggingface.co/docs/safetensors).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from .config import ATTN_IMPLEMENTATIONS, CONFIG_NAME, BertConfig
+
+logger = logging.getLogger(__name__)
+
+SAFE_WEIGHTS_NAME = "model.safetensors"
+WEIGHTS_NAME = "pytorch_model.bin"
+
+
+def _resolve(name_or_path: str | os.PathLike) -> tuple[Path, Path]:
+    """Return (config.json, weights file) for a local directory or a Hub model id."""
+    directory = Path(name_or_path)
+    if directory.is_dir():
+        config_file = directory / CONFIG_NAME
+        if not config_file.is_file():
+            raise FileNotFoundError(f"no {CONFIG_NAME} in {directory}")
+        for name in (SAFE_WEIGHTS_NAME, WEIGHTS_NAME):
+            if (directory / name).is_file():
+                return config_file, directory / name
+        raise FileNotFoundError(
+            f"no {SAFE_WEIGHTS_NAME} or {WEIGHTS_NAME} in {directory}"
+        )
+    if directory.exists():
+        raise ValueError(f"{directory} is a file; from_pretrained expects a directory or Hub id")
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.utils import EntryNotFoundError
+
+    repo_id = str(name_or_path)
+    config_file = Path(hf_hub_download(repo_id=repo_id, filename=CONFIG_NAME))
+    try:
+        weights = Path(hf_hub_download(repo_id=repo_id, filename=SAFE_WEIGHTS_NAME))
+    except EntryNotFoundError:
+        weights = Path(hf_hub_download(repo_id=repo_id, filename=WEIGHTS_NAME))
+    return config_file, weights
+
+
+def load_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """Read a ``.safetensors`` or ``.bin`` weights file onto the CPU; never runs pickled code."""
+    path = Path(path)
+    try:
+        if path.suffix == ".safetensors":
+            return load_file(path, device="cpu")
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except (SafetensorError, OSError, RuntimeError, EOFError, ValueError) as err:
+        raise ValueError(f"cannot read weights file {path}: it is corrupt or not a checkpoint "
+                         f"({type(err).__name__}: {err})") from err
+    if not isinstance(state, dict):
+        raise ValueError(f"weights file {path} does not hold a state dict")
+    return state
+
+
+def _rename_legacy(key: str) -> str:
+    if key.endswith("LayerNorm.gamma"):
+        return key[: -len("gamma")] + "weight"
+    if key.endswith("LayerNorm.beta"):
+        return key[: -len("beta")] + "bias"
+    return key
+
+
+def _match_keys(
+    state: dict[str, torch.Tensor], model_keys: set[str], prefix: str
+) -> dict[str, torch.Tensor]:
+    """Rename checkpoint keys to the model's: legacy names, and add/strip the base prefix."""
+    state = {_rename_legacy(k): v for k, v in state.items()
+             if not k.endswith("embeddings.position_ids")}
+    model_prefixed = any(k.startswith(prefix) for k in model_keys)
+    ckpt_prefixed = any(k.startswith(prefix) for k in state)
+    if model_prefixed and not ckpt_prefixed:  # base checkpoint -> task model
+        return {prefix + k: v for k, v in state.items()}
+    if ckpt_prefixed and not model_prefixed:  # task checkpoint -> base model
+        return {(k[len(prefix):] if k.startswith(prefix) else k): v for k, v in state.items()}
+    return state
+
+
+def _tied_keys(model: torch.nn.Module) -> set[str]:
+    """Names that share their tensor with an earlier, untied name (stored once in a file)."""
+    tied = set(getattr(model, "_tied_weights_keys", []))
+    seen: dict[int, str] = {}
+    duplicates = set()
+    items = list(model.state_dict(keep_vars=True).items())
+    # untied names first, so the shared tensor is kept under its primary name
+    for name, tensor in sorted(items, key=lambda kv: kv[0] in tied):
+        ptr = id(tensor)
+        if ptr in seen:
+            duplicates.add(name)
+        else:
+            seen[ptr] = name
+    return duplicates
+
+
+def from_pretrained(
+    cls: type,
+    name_or_path: str | os.PathLike,
+    attn_implementation: str | None = None,
+    **config_overrides: Any,
+):
+    """Build ``cls`` from a transformers checkpoint directory or Hub id, in eval mode.
+
+    ``config_overrides`` replace config.json values (e.g. ``num_labels=3``,
+    ``hidden_dropout_prob=0.0``). Newly initialised weights (a head the checkpoint lacks) and
+    unused checkpoint weights are reported with ``warnings.warn``. Raises ``ValueError`` for a
+    shape that does not match the model, a corrupt file or a config.json that is not BERT's.
+    """
+    config_file, weights_file = _resolve(name_or_path)
+    if attn_implementation is not None:
+        if attn_implementation not in ATTN_IMPLEMENTATIONS:
+            raise ValueError(
+                f"unknown attn_implementation {attn_implementation!r}; expected one of "
+                f"{ATTN_IMPLEMENTATIONS}"
+            )
+        config_overrides["attn_implementation"] = attn_implementation
+    config = BertConfig.from_json_file(config_file, **config_overrides)
+    model = cls(config)
+    state = load_state_dict(weights_file)
+    own = model.state_dict()
+    state = _match_keys(state, set(own), model.base_model_prefix + ".")
+    for key, tensor in state.items():
+        if key in own and tuple(own[key].shape) != tuple(tensor.shape):
+            raise ValueError(
+                f"shape mismatch for {key}: checkpoint has {tuple(tensor.shape)}, the model "
+                f"(from {config_file}) expects {tuple(own[key].shape)}"
+            )
+    tied = _tied_keys(model)
+    missing = sorted(k for k in own if k not in state and k not in tied)
+    unexpected = sorted(k for k in state if k not in own)
+    model.load_state_dict({k: v for k, v in state.items() if k in own}, strict=False)
+    model.tie_weights()
+    if missing:
+        warnings.warn(
+            f"Some weights of {cls.__name__} were not initialized from the checkpoint at "
+            f"{name_or_path} and are newly initialized: {missing}. Train the model on a "
+            f"downstream task before using it for predictions.",
+            stacklevel=3,
+        )
+    if unexpected:
+        warnings.warn(
+            f"Some weights of the checkpoint at {name_or_path} were not used when initializing "
+            f"{cls.__name__}: {unexpected}",
+            stacklevel=3,
+        )
+    logger.info("loaded %s from %s", cls.__name__, weights_file)
+    return model.eval()
+
+
+def save_pretrained(model: torch.nn.Module, save_directory: str | os.PathLike) -> None:
+    """Write ``config.json`` and ``model.safetensors`` into ``save_directory``.
+
+    Tied duplicates (``cls.predictions.decoder.weight`` / ``.bias``) are left out, as the reference
+    does; safetensors refuses shared tensors, and transformers re-ties them on load.
+    """
+    directory = Path(save_directory)
+    if directory.is_file():
+        raise ValueError(f"{directory} is a file; save_pretrained expects a directory")
+    directory.mkdir(parents=True, exist_ok=True)
+    config: BertConfig = model.config.copy(architectures=[type(model).__name__])
+    config.save_pretrained(directory)
+    tied = _tied_keys(model)
+    state = {k: v.detach().contiguous() for k, v in model.state_dict().items() if k not in tied}
+    save_file(state, directory / SAFE_WEIGHTS_NAME, metadata={"format": "pt"})

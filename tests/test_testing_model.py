@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-from bertedu.testing import check_attention, check_embeddings, check_layer, check_relative_scores
+from bertedu.testing import (
+    check_attention,
+    check_embeddings,
+    check_layer,
+    check_parameter_count,
+    check_relative_scores,
+)
 
 
 def _layer_norm(z, ln):
@@ -119,3 +125,22 @@ def test_check_layer_accepts_a_correct_solution():
 def test_check_layer_rejects_a_missing_layer_norm():
     with pytest.raises(AssertionError, match="layer output .*values differ"):
         check_layer(lambda layer, h, m: _layer(layer, h, m, post_ln=False))
+
+
+def _count(config, pooler=True):
+    V, H, P, S = (config.vocab_size, config.hidden_size, config.max_position_embeddings,
+                  config.type_vocab_size)
+    I, L = config.intermediate_size, config.num_hidden_layers
+    per_layer = 4 * (H * H + H) + 2 * H + (H * I + I) + (I * H + H) + 2 * H
+    if config.position_embedding_type != "absolute":
+        per_layer += (2 * P - 1) * config.head_size
+    return (V + P + S) * H + 2 * H + L * per_layer + (H * H + H if pooler else 0)
+
+
+def test_check_parameter_count_accepts_a_correct_formula():
+    assert check_parameter_count(_count) is True
+
+
+def test_check_parameter_count_rejects_a_missing_pooler():
+    with pytest.raises(AssertionError, match=r"parameter count .*difference 1056\)"):
+        check_parameter_count(lambda c: _count(c, pooler=False))

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
 import warnings
 from pathlib import Path
 from typing import Any
@@ -73,7 +74,8 @@ def load_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
         if path.suffix == ".safetensors":
             return load_file(path, device="cpu")
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except (SafetensorError, OSError, RuntimeError, EOFError, ValueError) as err:
+    except (SafetensorError, pickle.UnpicklingError, OSError, RuntimeError, EOFError,
+            ValueError) as err:
         raise ValueError(f"cannot read weights file {path}: it is corrupt or not a checkpoint "
                          f"({type(err).__name__}: {err})") from err
     if not isinstance(state, dict):

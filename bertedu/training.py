@@ -428,7 +428,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     a = p.add_argument
     a("--config", default="tiny",
-      help="model size: a preset name (tiny, mini, small, medium, base, large) or a config.json")
+      help="model size: a preset name (tiny, mini, small, medium, base, large) or a config.json "
+      "(its vocab_size is replaced by the size of the vocabulary used)")
     a("--vocab-size", type=int, default=4000,
       help="size of the WordPiece vocabulary trained on the corpus (ignored with --vocab)")
     a("--vocab", default=None, help="use this existing vocab.txt instead of training one")
@@ -501,9 +502,8 @@ def cli(argv: Sequence[str] | None = None) -> int:
     if ns.config in PRESETS:
         config = BertConfig.preset(ns.config, vocab_size=len(tokenizer))
     else:
-        config = BertConfig.from_json_file(ns.config)
-        if config.vocab_size < len(tokenizer):
-            raise ValueError(f"config vocab_size={config.vocab_size} < vocabulary {len(tokenizer)}")
+        # the embedding table must match the vocabulary actually used
+        config = BertConfig.from_json_file(ns.config, vocab_size=len(tokenizer))
     if ns.seq_len > config.max_position_embeddings:
         raise ValueError(f"--seq-len {ns.seq_len} > max_position_embeddings "
                          f"{config.max_position_embeddings}")

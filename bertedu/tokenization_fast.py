@@ -333,7 +333,8 @@ def train_wordpiece_vocab(
         vocab_size: the largest vocabulary to produce (special tokens and alphabet included).
         lowercase, strip_accents, tokenize_chinese_chars: the BERT normalizer options.
         min_frequency: pairs seen fewer times are never merged.
-        limit_alphabet: keep at most this many distinct characters.
+        limit_alphabet: keep at most this many distinct characters (each also gets a ``##``
+            form, so the alphabet takes up to twice this many entries).
         special_tokens: placed first, with ids 0, 1, ...
         save_to: when given, also write the vocabulary there as ``vocab.txt`` (a directory or a
             file path).
@@ -359,6 +360,7 @@ def train_wordpiece_vocab(
         special_tokens=list(special_tokens),
         limit_alphabet=limit_alphabet,
         continuing_subword_prefix="##",
+        show_progress=False,
     )
     if isinstance(corpus, (str, os.PathLike)):
         files = [os.fspath(corpus)]
@@ -375,6 +377,12 @@ def train_wordpiece_vocab(
         backend.train_from_iterator(corpus, trainer)
     vocab = sorted(backend.get_vocab().items(), key=lambda kv: kv[1])
     tokens = [token for token, _ in vocab]
+    if len(tokens) > vocab_size:
+        raise ValueError(
+            f"vocab_size={vocab_size} is too small: the special tokens and the corpus' "
+            f"characters (with their ## forms) already take {len(tokens)} entries; raise "
+            "vocab_size or lower limit_alphabet"
+        )
     if save_to is not None:
         path = os.path.join(save_to, VOCAB_FILE) if os.path.isdir(save_to) else os.fspath(save_to)
         with open(path, "w", encoding="utf-8") as f:

@@ -162,3 +162,20 @@ def test_other_bad_arguments(tok):
         DataCollatorForLanguageModeling(tok, max_predictions_per_seq=0)
     with pytest.raises(ValueError, match="empty list"):
         DataCollatorForLanguageModeling(tok)([])
+
+
+def test_checker_accepts_the_collator_and_rejects_wrong_labels(tok):
+    from bertedu.testing import check_mask_tokens
+
+    def library(ids, special, mask_id, vocab_size, p, generator):
+        collator = DataCollatorForLanguageModeling(tok, mlm_probability=p, generator=generator)
+        return collator.torch_mask_tokens(ids, special)
+
+    assert check_mask_tokens(library)
+
+    def labels_everywhere(ids, special, mask_id, vocab_size, p, generator):
+        masked, _ = library(ids, special, mask_id, vocab_size, p, generator)
+        return masked, ids.clone()
+
+    with pytest.raises(AssertionError, match="special token was picked"):
+        check_mask_tokens(labels_everywhere)

@@ -137,3 +137,16 @@ def test_dataset_items(instances):
     assert item["next_sentence_label"].shape == ()
     with pytest.raises(ValueError, match="at least one instance"):
         NspDataset([])
+
+
+def test_checker_accepts_the_library_and_rejects_a_one_sided_trim():
+    from bertedu.testing import check_truncate_seq_pair
+
+    assert check_truncate_seq_pair(truncate_seq_pair)
+
+    def back_only(a, b, max_num_tokens, rng):
+        while len(a) + len(b) > max_num_tokens:
+            (a if len(a) >= len(b) else b).pop()
+
+    with pytest.raises(AssertionError, match="front 0 times"):
+        check_truncate_seq_pair(back_only)

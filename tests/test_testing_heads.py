@@ -1,4 +1,4 @@
-"""The chapters 7-9 checkers accept a correct solution and reject a wrong one with a clear message."""
+"""The chapters 7-9 checkers accept a correct solution and reject a wrong one, saying why."""
 
 from __future__ import annotations
 

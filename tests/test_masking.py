@@ -167,8 +167,18 @@ def test_other_bad_arguments(tok):
 def test_checker_accepts_the_collator_and_rejects_wrong_labels(tok):
     from bertedu.testing import check_mask_tokens
 
+    class Vocab:  # the checker's vocabulary: ids 0..vocab_size-1, [MASK] = mask_id
+        def __init__(self, mask_id, vocab_size):
+            self.mask_token, self.mask_token_id, self.size = "[MASK]", mask_id, vocab_size
+            self.all_special_ids = [mask_id]
+
+        def __len__(self):
+            return self.size
+
     def library(ids, special, mask_id, vocab_size, p, generator):
-        collator = DataCollatorForLanguageModeling(tok, mlm_probability=p, generator=generator)
+        collator = DataCollatorForLanguageModeling(
+            Vocab(mask_id, vocab_size), mlm_probability=p, generator=generator
+        )
         return collator.torch_mask_tokens(ids, special)
 
     assert check_mask_tokens(library)

@@ -642,8 +642,9 @@ class BertTokenizer:
             f"of token ids; got {type(text).__name__}"
         )
 
+    @staticmethod
     def truncate_sequences(
-        self, ids: list[int], pair_ids: list[int] | None, num_tokens_to_remove: int, strategy: str
+        ids: list[int], pair_ids: list[int] | None, num_tokens_to_remove: int, strategy: str
     ) -> tuple[list[int], list[int] | None]:
         """Remove ``num_tokens_to_remove`` ids from the right, as ``strategy`` says.
 

@@ -485,3 +485,50 @@ def test_ragged_tensors_and_bad_types(uncased):
         ours.tokenize(None)
     with pytest.raises(ValueError, match="text_pair list of the same length"):
         ours(["a", "b"], ["c"])
+
+
+# --- the chapter's checkers (bertedu.testing) ---------------------------------------------------
+
+
+def _student_wordpiece(word, vocab):
+    if len(word) > 100:
+        return ["[UNK]"]
+    pieces, start = [], 0
+    while start < len(word):
+        for end in range(len(word), start, -1):
+            piece = ("##" if start else "") + word[start:end]
+            if piece in vocab:
+                break
+        else:
+            return ["[UNK]"]
+        pieces.append(piece)
+        start = end
+    return pieces
+
+
+def _student_truncate(a, b, max_length):
+    while len(a) + len(b) + 3 > max_length and (a or b):
+        if len(a) > len(b):
+            a = a[:-1]
+        else:
+            b = b[:-1]
+    return a, b
+
+
+def test_checkers_accept_correct_and_reject_wrong_solutions():
+    from bertedu import testing
+
+    ref = transformers.models.bert.tokenization_bert.BasicTokenizer()
+    assert testing.check_basic_tokenize(ref.tokenize)
+    with pytest.raises(AssertionError, match="basic tokenization of"):
+        testing.check_basic_tokenize(lambda text: text.lower().split())
+    assert testing.check_wordpiece(_student_wordpiece)
+    assert testing.check_wordpiece(_student_wordpiece, vocab=_UNCASED[0].vocab)
+    with pytest.raises(AssertionError, match="WordPiece of 'unaffable'"):
+        testing.check_wordpiece(lambda word, vocab: [word])
+    shortest_first = lambda w, v: _student_wordpiece(w[:1], v) + _student_wordpiece(w[1:], v)  # noqa: E731
+    with pytest.raises(AssertionError, match="WordPiece of"):
+        testing.check_wordpiece(shortest_first)
+    assert testing.check_truncate_longest_first(_student_truncate)
+    with pytest.raises(AssertionError, match="max_length=10"):
+        testing.check_truncate_longest_first(lambda a, b, m: (a[: max(0, m - 3 - len(b))], b))

@@ -193,22 +193,33 @@ def _autocast(args: PretrainingArguments):
 
 
 def _losses(model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[Any, ...]:
-    """(total, mlm, nsp, mlm_logits (B,T,V), nsp_logits (B,2) or None) for a batch.
+    """(total, mlm, nsp, mlm_logits (M, V), nsp_logits (B, 2) or None) for a batch.
 
-    ``nsp`` is 0 for a model without an NSP head (``BertForMaskedLM``)."""
-    out = model(
+    Like the original implementation, the MLM head runs only on the ``M`` picked positions
+    (``labels != -100``, about 15% of the tokens), not on all ``B*T``: the vocabulary projection
+    is the largest matrix product of a small BERT, and the other positions have no loss. The
+    result equals the loss of the full ``model(..., labels=...)``. ``nsp`` is 0 for a model
+    without an NSP head (``BertForMaskedLM``).
+    """
+    out = model.bert(
         input_ids=batch["input_ids"],
         attention_mask=batch["attention_mask"],
         token_type_ids=batch.get("token_type_ids"),
     )
-    logits = out.prediction_logits if hasattr(out, "prediction_logits") else out.logits  # (B,T,V)
-    labels = batch["labels"].flatten()  # (B*T,)
-    mlm = F.cross_entropy(logits.flatten(0, 1).float(), labels, ignore_index=-100)
-    nsp = logits.new_zeros((), dtype=torch.float32)
-    seq = getattr(out, "seq_relationship_logits", None)  # (B, 2)
-    if seq is not None and "next_sentence_label" in batch:
-        nsp = F.cross_entropy(seq.float(), batch["next_sentence_label"])
-    return mlm + nsp, mlm, nsp, logits, seq
+    labels = batch["labels"]  # (B, T)
+    picked = labels != -100  # (B, T)
+    heads = model.cls
+    mlm_logits = heads.predictions(out.last_hidden_state[picked])  # (M, V)
+    if picked.any():
+        mlm = F.cross_entropy(mlm_logits.float(), labels[picked])
+    else:  # nothing picked in this (tiny) batch: a zero loss that keeps the graph
+        mlm = mlm_logits.float().sum() * 0.0
+    nsp = mlm.new_zeros(())
+    nsp_logits = None
+    if hasattr(heads, "seq_relationship") and "next_sentence_label" in batch:
+        nsp_logits = heads.seq_relationship(out.pooler_output)  # (B, 2)
+        nsp = F.cross_entropy(nsp_logits.float(), batch["next_sentence_label"])
+    return mlm + nsp, mlm, nsp, mlm_logits, nsp_logits
 
 
 @torch.no_grad()
@@ -237,11 +248,11 @@ def evaluate(
     for b in range(n_batches):
         rows = [dataset[i] for i in range(b * batch_size, min(len(dataset), (b + 1) * batch_size))]
         batch = {k: v.to(device) for k, v in collator(rows).items()}
-        _, mlm, _, logits, seq = _losses(model, batch)
-        sel = batch["labels"] != -100  # (B, T)
-        mlm_sum += float(mlm) * int(sel.sum())
-        correct += int((logits.argmax(-1)[sel] == batch["labels"][sel]).sum())
-        masked += int(sel.sum())
+        _, mlm, _, logits, seq = _losses(model, batch)  # logits: (M, V)
+        targets = batch["labels"][batch["labels"] != -100]  # (M,)
+        mlm_sum += float(mlm) * len(targets)
+        correct += int((logits.argmax(-1) == targets).sum())
+        masked += len(targets)
         if seq is not None and "next_sentence_label" in batch:
             nsp_correct += int((seq.argmax(-1) == batch["next_sentence_label"]).sum())
             nsp_total += len(rows)
@@ -308,7 +319,8 @@ def pretrain(
     eval_dataset=None,
     resume_from: str | os.PathLike | None = None,
 ) -> list[dict[str, float]]:
-    """Pretrain ``model`` (``BertForPreTraining`` or ``BertForMaskedLM``) and return the history.
+    """Pretrain ``model`` (``BertForPreTraining`` or ``BertForMaskedLM``: a ``.bert`` encoder and
+    ``.cls`` heads, the transformers layout) and return the history.
 
     ``train_dataset[i]`` is a dict for the collator (e.g. :class:`bertedu.nsp.NspDataset`).
     History: one dict per optimizer step with ``step, loss, mlm_loss, nsp_loss, lr, tokens_per_s``

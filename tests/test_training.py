@@ -81,6 +81,22 @@ def test_lr_schedule_warmup_then_linear_decay(files):
     assert all(g["eps"] == 1e-6 for g in optimizer.param_groups)
 
 
+@pytest.mark.parametrize("cls", [BertForPreTraining, BertForMaskedLM])
+def test_sparse_mlm_loss_equals_the_full_model_loss(files, cls):
+    """The loop runs the MLM head on picked positions only; the loss is the model's own."""
+    from bertedu.training import _losses
+
+    model = _model(files["tok"], cls=cls).eval()
+    ds = _dataset(files)
+    batch = DataCollatorForLanguageModeling(files["tok"], seed=0)([ds[i] for i in range(8)])
+    total, mlm, nsp, logits, _ = _losses(model, batch)
+    if cls is BertForMaskedLM:
+        batch.pop("next_sentence_label")
+    reference = model(**batch).loss
+    torch.testing.assert_close(total, reference, rtol=1e-5, atol=1e-6)
+    assert logits.shape == ((batch["labels"] != -100).sum().item(), len(files["tok"]))
+
+
 def _args(tmp_path, **kw):
     base = dict(steps=6, batch_size=4, grad_accum=2, lr=1e-3, warmup=2, seed=0, progress=False,
                 output_dir=str(tmp_path))

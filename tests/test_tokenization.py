@@ -48,6 +48,39 @@ MULTILINGUAL = [
 ]
 
 
+# Used instead of the data sets when they are absent (short and long sentences).
+ENGLISH = [
+    "a gorgeous, witty, seductive movie.",
+    "the acting, costumes, music, cinematography and sound are all astounding given the "
+    "production's austere locales.",
+    "it's a charming and often affecting journey.",
+    "unflinchingly bleak and desperate",
+    "allows us to hope that nolan is poised to embark a major career as a commercial yet "
+    "inventive filmmaker.",
+    "the story is told with a hesitant, almost apologetic tone.",
+    "a sometimes tedious film.",
+    "you'll laugh at either the obviousness of it all or its stupidity or maybe even its "
+    "inventiveness, but the point is, you'll laugh.",
+    "a fun ride.",
+    "it's slow -- very, very slow.",
+    "the performances are an absolute joy and the script is consistently clever and funny.",
+    "this is a film well worth seeing, talking and singing heads and all.",
+    "what really surprises about wisegirls is its low-key quality and genuine tenderness.",
+    "one of the greatest family-oriented, fantasy-adventure movies ever.",
+    "ultimately, it ponders the reasons we need stories so much.",
+    "an utterly compelling 'who wrote it' in which the reputation of the most famous author "
+    "who ever lived comes into question.",
+    "no movement, no yuks, not much of anything.",
+    "a painfully funny ode to bad behavior.",
+    "@paulwalk It's the view from where I'm living for two weeks. Empire State Building = ESB.",
+    "From Green Newsfeed: AHFA extends deadline for Sage Award to Nov. 5 http://tinyurl.com/24agj38",
+    "Pxleyes Top 50 Photography Contest Pictures of August 2010 ... #photography",
+    "today is my last day at the office.",
+    "so much fun with the crew tonight lol",
+    "the new season of the show starts on monday, can't wait!!!",
+]
+
+
 def data_dir() -> Path:
     """``$BERTEDU_DATA``, or ``../shared/data`` relative to the repository."""
     return (REPO / os.environ.get("BERTEDU_DATA", "../shared/data")).resolve()
@@ -58,7 +91,7 @@ def real_texts(n_sst2: int = 300, n_wnut: int = 150) -> list[str]:
     root = data_dir()
     sst2, wnut = root / "sst2" / "train.jsonl", root / "wnut_17" / "train.jsonl"
     if not (sst2.is_file() and wnut.is_file()):
-        return list(MULTILINGUAL)
+        return list(ENGLISH)
     with open(sst2, encoding="utf-8") as f:
         texts = [json.loads(next(f))["sentence"] for _ in range(n_sst2)]
     with open(wnut, encoding="utf-8") as f:
@@ -313,7 +346,9 @@ def test_pad_matches(uncased):
 @pytest.mark.parametrize("clean_up", [None, True, False])
 def test_decode_matches(pair, skip_special_tokens, clean_up):
     ours, ref = pair
-    batch = ours(TEXTS[:30], TEXTS[30:60], padding=True, return_tensors="pt")["input_ids"]
+    half = min(30, len(TEXTS) // 2)
+    batch = ours(TEXTS[:half], TEXTS[half : 2 * half], padding=True, return_tensors="pt")
+    batch = batch["input_ids"]
     kwargs = {"skip_special_tokens": skip_special_tokens, "clean_up_tokenization_spaces": clean_up}
     assert ours.batch_decode(batch, **kwargs) == ref.batch_decode(batch, **kwargs)
     for row in batch.tolist()[:5]:

@@ -217,7 +217,9 @@ def test_split_into_words_and_word_ids(uncased):
 @pytest.mark.parametrize("clean_up", [None, False])
 def test_decode_matches(trio, skip_special_tokens, clean_up):
     fast, ref, slow = trio
-    batch = fast(TEXTS[:30], TEXTS[30:60], padding=True, return_tensors="pt")["input_ids"]
+    half = min(30, len(TEXTS) // 2)
+    batch = fast(TEXTS[:half], TEXTS[half : 2 * half], padding=True, return_tensors="pt")
+    batch = batch["input_ids"]
     kwargs = {"skip_special_tokens": skip_special_tokens, "clean_up_tokenization_spaces": clean_up}
     decoded = fast.batch_decode(batch, **kwargs)
     assert decoded == ref.batch_decode(batch, **kwargs)

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import functools
 import json
+import numbers
 import os
 import re
 import unicodedata
@@ -542,8 +543,8 @@ class BertTokenizer:
         """Id(s) -> token(s); unknown ids give ``[UNK]``."""
         if isinstance(ids, torch.Tensor):
             ids = ids.tolist()
-        if isinstance(ids, int):
-            return self.ids_to_tokens.get(ids, self.unk_token)
+        if isinstance(ids, numbers.Integral):
+            return self.ids_to_tokens.get(int(ids), self.unk_token)
         skip = set(self.all_special_ids) if skip_special_tokens else ()
         return [self.ids_to_tokens.get(int(i), self.unk_token) for i in ids if int(i) not in skip]
 

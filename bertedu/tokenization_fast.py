@@ -29,6 +29,7 @@ References:
 
 from __future__ import annotations
 
+import numbers
 import os
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -259,8 +260,8 @@ class BertTokenizerFast(BertTokenizer):
         """Ids -> text with the Rust WordPiece decoder."""
         if isinstance(token_ids, torch.Tensor):
             token_ids = token_ids.tolist()
-        if isinstance(token_ids, int):
-            token_ids = [token_ids]
+        if isinstance(token_ids, numbers.Integral):
+            token_ids = [int(token_ids)]
         text = self._tokenizer.decode(list(token_ids), skip_special_tokens=skip_special_tokens)
         if clean_up_tokenization_spaces is None:
             clean_up_tokenization_spaces = self.clean_up_tokenization_spaces

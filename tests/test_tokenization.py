@@ -567,3 +567,9 @@ def test_checkers_accept_correct_and_reject_wrong_solutions():
     assert testing.check_truncate_longest_first(_student_truncate)
     with pytest.raises(AssertionError, match="max_length=10"):
         testing.check_truncate_longest_first(lambda a, b, m: (a[: max(0, m - 3 - len(b))], b))
+
+
+def test_from_pretrained_unknown_name_offline(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(OSError, match="neither a local directory nor a hub repository"):
+        BertTokenizer.from_pretrained("no-such-user/no-such-bert-model")

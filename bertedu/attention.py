@@ -66,6 +66,7 @@ def extended_attention_mask(
     dtype: torch.dtype,
     causal: bool = False,
     name: str = "attention_mask",
+    device: torch.device | None = None,
 ) -> torch.Tensor | None:
     """Turn a keep-mask into the additive mask ``M`` broadcastable to (B, A, T_q, T_k).
 
@@ -75,8 +76,10 @@ def extended_attention_mask(
     part; a boolean 4D mask means True = attend and is combined with the causal mask). With
     ``causal=True`` query ``i`` (at absolute position ``k_len - q_len + i``, after the cache) may
     not see later keys. Returns ``None`` when nothing is masked, so SDPA can use its fastest path.
+    ``device`` places the causal mask when no ``attention_mask`` is given.
     """
-    device = attention_mask.device if attention_mask is not None else None
+    if attention_mask is not None:
+        device = attention_mask.device
     if attention_mask is None:
         keep = None
     elif attention_mask.dim() == 2:
@@ -87,6 +90,10 @@ def extended_attention_mask(
             )
         _check_batch(attention_mask, batch, f"(batch, {k_len})", name)
         keep = attention_mask[:, None, None, :].bool()  # (B, 1, 1, T_k)
+        if keep.device.type == "cpu" and bool(keep.all()):
+            # nothing padded: no mask lets SDPA take its fastest kernel. Checked on CPU only,
+            # where it is free; on an accelerator it would cost a host-device sync per forward.
+            keep = None
     elif attention_mask.dim() == 3:
         if tuple(attention_mask.shape[1:]) != (q_len, k_len):
             raise ValueError(

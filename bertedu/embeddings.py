@@ -114,5 +114,5 @@ class BertEmbeddings(nn.Module):
             inputs_embeds = self.word_embeddings(input_ids)  # (B, T, H)
         embeddings = inputs_embeds + self.token_type_embeddings(token_type_ids)  # (B, T, H)
         if self.position_embedding_type == "absolute":
-            embeddings = embeddings + self.position_embeddings(position_ids)  # (B, T, H)
+            embeddings += self.position_embeddings(position_ids)  # (B, T, H), in place
         return self.dropout(self.LayerNorm(embeddings))  # (B, T, H)

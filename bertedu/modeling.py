@@ -335,10 +335,9 @@ class BertModel(BertPreTrainedModel):
         dtype = embedding_output.dtype
         # the additive masks are built once here and shared by every layer
         mask = extended_attention_mask(
-            attention_mask, batch, seq_len, past_len + seq_len, dtype, causal=config.is_decoder
+            attention_mask, batch, seq_len, past_len + seq_len, dtype, causal=config.is_decoder,
+            device=embedding_output.device,
         )  # (B|1, 1, T|1, T_k) or None
-        if mask is not None:
-            mask = mask.to(embedding_output.device)
         encoder_mask = None
         if encoder_hidden_states is not None and encoder_attention_mask is not None:
             encoder_mask = extended_attention_mask(

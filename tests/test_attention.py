@@ -117,6 +117,7 @@ def test_mask_helper_and_shapes():
     mask = extended_attention_mask(torch.tensor([[1, 1, 0]]), 1, 3, 3, torch.float32)
     assert mask.shape == (1, 1, 1, 3) and mask[0, 0, 0, 2] == torch.finfo(torch.float32).min
     assert extended_attention_mask(None, 2, 3, 3, torch.float32) is None
+    assert extended_attention_mask(torch.ones(2, 3), 2, 3, 3, torch.float32) is None  # no padding
     causal = extended_attention_mask(None, 1, 2, 4, torch.float32, causal=True)
     assert causal.shape == (1, 1, 2, 4)
     assert (causal[0, 0] == 0).tolist() == [[True, True, True, False], [True, True, True, True]]

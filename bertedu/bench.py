@@ -519,7 +519,7 @@ def run_grid(grid: str = "cpu-quick", dtype: str | None = None, compare_transfor
                          generator)
     agree = _agreement(models, _to(probe, device), dtype)
     log(f"eager vs SDPA agree (max |diff| {agree['eager_sdpa_max_abs_diff']:.2e})"
-        + (", bertedu == transformers" if "transformers_agree" in agree else ""))
+        + (", bertedu == transformers" if agree["transformers_agree"] is True else ""))
     base.update(agree)
 
     def optimizers() -> dict[tuple[str, str], torch.optim.Optimizer]:

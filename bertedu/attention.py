@@ -18,8 +18,8 @@ distance ``i - j`` in ``[-(P-1), P-1]`` (so ``2P - 1`` rows, ``P = max_position_
 
 Two implementations compute the same function, chosen by ``config.attn_implementation``:
 
-* ``eager``: the formula above, step by step (the teaching path; it can return the attention
-  probabilities).
+* ``eager``: the formula above, step by step (the teaching path). It is also used, whatever the
+  setting, when ``output_attentions=True``: SDPA never materialises the probabilities.
 * ``sdpa``: ``torch.nn.functional.scaled_dot_product_attention`` (fused kernels). SDPA computes
   ``softmax(QK^T / sqrt(d) + bias)``, so the relative term is passed as part of the additive bias,
   already divided by ``sqrt(d)``: ``bias = M + R / sqrt(d)``. Unlike the reference, relative

@@ -39,21 +39,26 @@ from tokenizers import AddedToken, Tokenizer, decoders, normalizers, pre_tokeniz
 from tokenizers.models import WordPiece
 from tokenizers.trainers import WordPieceTrainer
 
-from .tokenization import (
-    SPECIAL_TOKENS_MAP_FILE,
-    TOKENIZER_CONFIG_FILE,
-    VOCAB_FILE,
-    BatchEncoding,
-    BertTokenizer,
-    load_vocab,
-    read_tokenizer_config,
-    resolve_pretrained_dir,
-    resolve_strategies,
-    to_tensors,
-)
+from .encoding import BatchEncoding, batch_of_pairs, finish_batch, resolve_strategies
+from .tokenization import VOCAB_FILE, BertTokenizer, load_vocab
 
 TOKENIZER_FILE = "tokenizer.json"
 DEFAULT_SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+
+
+def _bert_pipeline(
+    model: WordPiece, lowercase: bool, strip_accents: bool | None, tokenize_chinese_chars: bool
+) -> Tokenizer:
+    """A ``Tokenizer`` around ``model`` with BERT's normalizer and pre-tokenizer."""
+    backend = Tokenizer(model)
+    backend.normalizer = normalizers.BertNormalizer(
+        clean_text=True,
+        handle_chinese_chars=tokenize_chinese_chars,
+        strip_accents=strip_accents,
+        lowercase=lowercase,
+    )
+    backend.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    return backend
 
 
 def build_backend(
@@ -67,14 +72,12 @@ def build_backend(
     special_tokens: Sequence[str] = (),
 ) -> Tokenizer:
     """A ``tokenizers.Tokenizer`` doing BERT's normalization, pre-tokenization and WordPiece."""
-    backend = Tokenizer(WordPiece(vocab, unk_token=unk_token, max_input_chars_per_word=100))
-    backend.normalizer = normalizers.BertNormalizer(
-        clean_text=True,
-        handle_chinese_chars=tokenize_chinese_chars,
-        strip_accents=strip_accents,
-        lowercase=do_lower_case,
+    backend = _bert_pipeline(
+        WordPiece(vocab, unk_token=unk_token, max_input_chars_per_word=100),
+        do_lower_case,
+        strip_accents,
+        tokenize_chinese_chars,
     )
-    backend.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     if cls_token in vocab and sep_token in vocab:
         backend.post_processor = processors.TemplateProcessing(
             single=f"{cls_token}:0 $A:0 {sep_token}:0",
@@ -95,7 +98,9 @@ class BertTokenizerFast(BertTokenizer):
     Takes the arguments of ``BertTokenizer`` (``do_basic_tokenize=False`` and ``never_split``
     are not available: the Rust normalizer always runs). Vocabulary look-ups, special tokens,
     ``build_inputs_with_special_tokens`` and friends are inherited; tokenizing, encoding and
-    decoding run in Rust.
+    decoding run in Rust. ``from_pretrained`` rebuilds the Rust pipeline from ``vocab.txt`` and
+    the stored options, so a saved ``tokenizer.json`` with other truncation or padding defaults
+    does not change results.
     """
 
     def __init__(
@@ -178,27 +183,12 @@ class BertTokenizerFast(BertTokenizer):
         padding, truncation, max_length = resolve_strategies(
             padding, truncation, max_length, self.model_max_length, pad_to_multiple_of
         )
-        batched = isinstance(text, (list, tuple)) and (
-            not is_split_into_words or (bool(text) and isinstance(text[0], (list, tuple)))
-        )
-        if batched:
-            if text_pair is not None:
-                if not isinstance(text_pair, (list, tuple)) or len(text_pair) != len(text):
-                    raise ValueError("a batch of texts needs a text_pair list of the same length")
-                inputs = list(zip(text, text_pair, strict=True))
-            else:
-                inputs = [_as_input(t, is_split_into_words) for t in text]
-        else:
-            inputs = [text if text_pair is None else (text, text_pair)]
-        for item in inputs:
-            _check_input(item, is_split_into_words)
-        has_pair = any(isinstance(i, tuple) for i in inputs)
-        n_special = self.num_special_tokens_to_add(has_pair) if add_special_tokens else 0
-        if truncation != "do_not_truncate" and max_length is not None and max_length < n_special:
-            raise ValueError(
-                f"max_length={max_length} is smaller than the {n_special} special tokens "
-                "that must be added"
-            )
+        batched, pairs = batch_of_pairs(text, text_pair, is_split_into_words)
+        for pair in pairs:
+            _check_input(pair, is_split_into_words)
+        has_pair = any(second is not None for _, second in pairs)
+        self._check_room(has_pair, add_special_tokens, truncation, max_length)
+        inputs = [first if second is None else (first, second) for first, second in pairs]
         self._set_truncation_and_padding(padding, truncation, max_length, pad_to_multiple_of)
         try:
             encodings = self._tokenizer.encode_batch(
@@ -222,9 +212,7 @@ class BertTokenizerFast(BertTokenizer):
             data["special_tokens_mask"] = [e.special_tokens_mask for e in encodings]
         if return_offsets_mapping:
             data["offset_mapping"] = [e.offsets for e in encodings]
-        if not batched and return_tensors is None:
-            data = {k: v[0] for k, v in data.items()}
-        return BatchEncoding(to_tensors(data, return_tensors), encodings=encodings)
+        return finish_batch(data, batched, return_tensors, encodings=encodings)
 
     encode_plus = __call__
     batch_encode_plus = __call__
@@ -263,9 +251,7 @@ class BertTokenizerFast(BertTokenizer):
         if isinstance(token_ids, numbers.Integral):
             token_ids = [int(token_ids)]
         text = self._tokenizer.decode(list(token_ids), skip_special_tokens=skip_special_tokens)
-        if clean_up_tokenization_spaces is None:
-            clean_up_tokenization_spaces = self.clean_up_tokenization_spaces
-        return self.clean_up_tokenization(text) if clean_up_tokenization_spaces else text
+        return self._clean_up(text, clean_up_tokenization_spaces)
 
     def save_pretrained(self, save_directory: str | os.PathLike) -> tuple[str, ...]:
         """``BertTokenizer.save_pretrained`` plus the backend's ``tokenizer.json``."""
@@ -276,35 +262,10 @@ class BertTokenizerFast(BertTokenizer):
         self._tokenizer.save(path)
         return (*files, path)
 
-    @classmethod
-    def from_pretrained(cls, name_or_path: str | os.PathLike, **kwargs: Any) -> BertTokenizerFast:
-        """Load from a directory with ``vocab.txt`` (+ ``tokenizer_config.json``) or a hub id.
 
-        The Rust pipeline is rebuilt from ``vocab.txt`` and the stored options, so a saved
-        ``tokenizer.json`` with other truncation or padding defaults does not change results.
-        """
-        directory = resolve_pretrained_dir(
-            name_or_path, (VOCAB_FILE, TOKENIZER_CONFIG_FILE, SPECIAL_TOKENS_MAP_FILE)
-        )
-        config = read_tokenizer_config(directory)
-        config.update(kwargs)
-        return cls(os.path.join(directory, VOCAB_FILE), **config)
-
-
-def _as_input(item: Any, is_split_into_words: bool) -> Any:
-    """A batch element: a text, a list of words, or a (first, second) pair as a tuple."""
-    if isinstance(item, (list, tuple)) and not (
-        is_split_into_words and not isinstance(item[0], (list, tuple))
-    ):
-        if len(item) != 2:
-            raise ValueError(f"a pair in a batch must have 2 elements, got {len(item)}")
-        return (item[0], item[1])
-    return item
-
-
-def _check_input(item: Any, is_split_into_words: bool) -> None:
-    parts = item if isinstance(item, tuple) else (item,)
-    for part in parts:
+def _check_input(pair: tuple[Any, Any], is_split_into_words: bool) -> None:
+    """The Rust side takes str (or lists of str) only: token ids and other types are errors."""
+    for part in pair if pair[1] is not None else pair[:1]:
         ok = (
             isinstance(part, (list, tuple)) and all(isinstance(w, str) for w in part)
             if is_split_into_words
@@ -347,14 +308,9 @@ def train_wordpiece_vocab(
         raise ValueError(f"vocab_size={vocab_size} is smaller than the special tokens")
     if "[UNK]" not in special_tokens:
         raise ValueError("special_tokens must contain '[UNK]' (WordPiece needs it)")
-    backend = Tokenizer(WordPiece(unk_token="[UNK]"))
-    backend.normalizer = normalizers.BertNormalizer(
-        clean_text=True,
-        handle_chinese_chars=tokenize_chinese_chars,
-        strip_accents=strip_accents,
-        lowercase=lowercase,
+    backend = _bert_pipeline(
+        WordPiece(unk_token="[UNK]"), lowercase, strip_accents, tokenize_chinese_chars
     )
-    backend.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     trainer = WordPieceTrainer(
         vocab_size=vocab_size,
         min_frequency=min_frequency,

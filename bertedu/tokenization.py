@@ -17,11 +17,13 @@ and Nakajima, 2012). Tokenizing happens in two stages:
    A word with no complete segmentation, or longer than ``max_input_chars_per_word`` (100)
    characters, becomes ``[UNK]``.
 
-``BertTokenizer`` adds what the model needs around the pieces: ``[CLS] A [SEP]`` or
-``[CLS] A [SEP] B [SEP]``, token type ids (0 for the first segment, 1 for the second),
-truncation, padding with ``[PAD]`` and an attention mask (1 = real token, 0 = padding).
-Its outputs match ``transformers.BertTokenizer`` exactly. It keeps a word cache (a basic token
-always gives the same pieces), which makes it faster than the reference on real text.
+``BertTokenizer`` maps pieces to ids and back (``vocab.txt``: the line number is the id),
+decodes, and saves and loads itself in the ``transformers`` directory format. What the model
+needs around the ids (``[CLS] A [SEP] B [SEP]``, token type ids, truncation, padding with
+``[PAD]``, the attention mask, batching) is the *encoding* step, shared with the fast tokenizer
+and explained in ``bertedu.encoding`` (``EncodingMixin``). The outputs match
+``transformers.BertTokenizer`` exactly. A word cache (a basic token always gives the same
+pieces) makes it faster than the reference on real text.
 
 References:
     Devlin et al., 2019, "BERT: Pre-training of Deep Bidirectional Transformers for Language
@@ -268,14 +270,8 @@ def read_tokenizer_config(directory: str) -> dict[str, Any]:
             with open(path, encoding="utf-8") as f:
                 kwargs.update(json.load(f))
     keys = (
-        "do_lower_case",
-        "do_basic_tokenize",
-        "never_split",
-        "tokenize_chinese_chars",
-        "strip_accents",
-        "model_max_length",
-        "clean_up_tokenization_spaces",
-        *SPECIAL_TOKEN_NAMES,
+        "do_lower_case", "do_basic_tokenize", "never_split", "tokenize_chinese_chars",
+        "strip_accents", "model_max_length", "clean_up_tokenization_spaces", *SPECIAL_TOKEN_NAMES,
     )
     out = {k: _token_content(kwargs[k]) for k in keys if k in kwargs}
     if out.get("model_max_length", 0) > 1e29:  # transformers' "no limit" placeholder
@@ -489,16 +485,8 @@ class BertTokenizer(EncodingMixin):
     def clean_up_tokenization(text: str) -> str:
         """Undo the spaces that tokenization puts before punctuation and English clitics."""
         for before, after in (
-            (" .", "."),
-            (" ?", "?"),
-            (" !", "!"),
-            (" ,", ","),
-            (" ' ", "'"),
-            (" n't", "n't"),
-            (" 'm", "'m"),
-            (" 's", "'s"),
-            (" 've", "'ve"),
-            (" 're", "'re"),
+            (" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"),
+            (" n't", "n't"), (" 'm", "'m"), (" 's", "'s"), (" 've", "'ve"), (" 're", "'re"),
         ):
             text = text.replace(before, after)
         return text

@@ -265,7 +265,8 @@ class BertTokenizerFast(BertTokenizer):
 
 def _check_input(pair: tuple[Any, Any], is_split_into_words: bool) -> None:
     """The Rust side takes str (or lists of str) only: token ids and other types are errors."""
-    for part in pair if pair[1] is not None else pair[:1]:
+    first, second = pair
+    for part in (first,) if second is None else (first, second):
         ok = (
             isinstance(part, (list, tuple)) and all(isinstance(w, str) for w in part)
             if is_split_into_words

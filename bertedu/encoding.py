@@ -20,9 +20,9 @@ A batch is a rectangle ``(B, T)``, so examples of different lengths need two ope
   the special tokens always stay.
 * **padding** appends ``[PAD]`` (token type 0) up to the longest example (``"longest"``) or to
   ``max_length`` (``"max_length"``), optionally rounded up to a multiple of
-  ``pad_to_multiple_of``. The attention mask is 0 there, so that attention gives padded
-  positions the weight ``softmax(s_j - inf) = 0`` (Vaswani et al., 2017, Section 3.2.3, masks
-  in the same way).
+  ``pad_to_multiple_of``. The attention mask is 0 there: attention adds ``-inf`` to the
+  scores of those keys, so they get the weight ``exp(-inf) = 0`` in the softmax (the masking
+  of Vaswani et al., 2017, Section 3.2.3).
 
 ``resolve_strategies`` turns the user's ``padding``/``truncation``/``max_length`` into one of
 those strategies with the rules of ``transformers``; ``EncodingMixin`` holds the special-token

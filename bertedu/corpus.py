@@ -270,7 +270,8 @@ def _hub_rows(name: str, config: str | None, split: str, text_field: str) -> Ite
     except ImportError:
         datasets = None
     if datasets is not None:
-        for row in datasets.load_dataset(name, config, split=split, streaming=True):
+        repo = _HUB_REPOS.get(name, name)
+        for row in datasets.load_dataset(repo, config, split=split, streaming=True):
             yield row[text_field]
         return
     try:

@@ -228,12 +228,14 @@ class BertSelfAttention(nn.Module):
 
     def _eager(self, q, k, v, mask, relative, head_mask=None):
         """softmax((QK^T + R) / sqrt(d) + M) V, step by step; returns (context, probabilities)."""
+        # The (T_q, T_k) score matrix is the largest tensor here: update it in place (none of
+        # these steps needs its input for the backward pass) so only one copy is ever alive.
         scores = q @ k.transpose(-1, -2)  # (B, A, T_q, T_k)
         if relative is not None:
-            scores = scores + relative
-        scores = scores / math.sqrt(self.attention_head_size)
+            scores += relative
+        scores /= math.sqrt(self.attention_head_size)
         if mask is not None:
-            scores = scores + mask
+            scores += mask
         probs = self.dropout(scores.softmax(dim=-1))  # (B, A, T_q, T_k)
         if head_mask is not None:
             probs = probs * head_mask

@@ -1,8 +1,8 @@
-"""BertModel and the task models built on it, with their output dataclasses.
+"""BertModel and the pretraining-family models built on it.
 
 ``BertModel`` = embeddings -> encoder stack -> pooler. It builds the additive attention mask once
-(padding, plus the causal part for a decoder) and every layer reuses it. The task models put a
-small head on top and compute the loss when labels are given:
+(padding, plus the causal part for a decoder) and every layer reuses it. The models here put the
+pretraining heads on top and compute the loss when labels are given:
 
 =================================  ==================================  =========================
 model                              head input                          loss
@@ -11,25 +11,21 @@ BertForPreTraining                 every token + pooled [CLS]          MLM CE + 
 BertForMaskedLM                    every token                         CE over masked tokens
 BertLMHeadModel                    every token (causal)                CE on the next token
 BertForNextSentencePrediction      pooled [CLS]                        CE over 2 classes
-BertForSequenceClassification      pooled [CLS]                        MSE / CE / BCE
-BertForMultipleChoice              pooled [CLS] of each choice         CE over choices
-BertForTokenClassification         every token                         CE per token
-BertForQuestionAnswering           every token -> start/end scores     CE on start + end, / 2
 =================================  ==================================  =========================
 
-Labels equal to -100 are ignored by every cross-entropy. Names (classes, arguments, output
-fields, state-dict keys) are those of Hugging Face ``transformers``.
+The fine-tuning models (sequence and token classification, multiple choice, question answering)
+live in :mod:`bertedu.task_models` and the output dataclasses in :mod:`bertedu.outputs`. Labels
+equal to -100 are ignored by every cross-entropy. Names (classes, arguments, output fields,
+state-dict keys) are those of Hugging Face ``transformers``.
 
 References:
-    Devlin et al. (2018), BERT, section 3 (pretraining), section 4 and figure 4 (fine-tuning:
-    GLUE, SQuAD, SWAG, NER).
+    Devlin et al. (2018), BERT, section 3 (pretraining: masked LM and next sentence prediction).
 """
 
 from __future__ import annotations
 
 import os
 import warnings
-from dataclasses import dataclass, fields
 from typing import Any
 
 import torch
@@ -42,125 +38,17 @@ from .config import BertConfig
 from .embeddings import BertEmbeddings
 from .encoder import BertEncoder, BertPooler
 from .heads import BertLMPredictionHead, BertOnlyMLMHead, BertOnlyNSPHead, BertPreTrainingHeads
+from .outputs import (
+    BaseModelOutputWithPoolingAndCrossAttentions,
+    BertForPreTrainingOutput,
+    CausalLMOutputWithCrossAttentions,
+    MaskedLMOutput,
+    ModelOutput,
+    NextSentencePredictorOutput,
+)
 
 Tensor = torch.Tensor
 OptTensor = torch.Tensor | None
-
-
-# ---------------------------------------------------------------------------------- outputs
-@dataclass
-class ModelOutput:
-    """A dataclass that also reads like the reference's ``ModelOutput``.
-
-    ``out.logits``, ``out["logits"]`` and ``out[0]`` all work; integer indices and ``to_tuple()``
-    skip the fields that are ``None``; iterating yields the names of the fields that are set.
-    """
-
-    def keys(self) -> list[str]:
-        return [f.name for f in fields(self) if getattr(self, f.name) is not None]
-
-    def values(self) -> list[Any]:
-        return [getattr(self, k) for k in self.keys()]
-
-    def items(self) -> list[tuple[str, Any]]:
-        return [(k, getattr(self, k)) for k in self.keys()]
-
-    def to_tuple(self) -> tuple:
-        return tuple(self.values())
-
-    def __getitem__(self, key: str | int | slice) -> Any:
-        if isinstance(key, str):
-            if key not in self.keys():
-                raise KeyError(key)
-            return getattr(self, key)
-        return self.to_tuple()[key]
-
-    def __iter__(self):
-        return iter(self.keys())
-
-    def __len__(self) -> int:
-        return len(self.keys())
-
-    def __contains__(self, key: object) -> bool:
-        return key in self.keys()
-
-
-@dataclass
-class BaseModelOutputWithPoolingAndCrossAttentions(ModelOutput):
-    last_hidden_state: OptTensor = None  # (B, T, H)
-    pooler_output: OptTensor = None  # (B, H)
-    hidden_states: tuple[Tensor, ...] | None = None  # L + 1 x (B, T, H)
-    past_key_values: tuple[tuple[Tensor, ...], ...] | None = None  # L x (k, v[, ck, cv])
-    attentions: tuple[Tensor, ...] | None = None  # L x (B, A, T, T_k)
-    cross_attentions: tuple[Tensor, ...] | None = None  # L x (B, A, T, S)
-
-
-@dataclass
-class BertForPreTrainingOutput(ModelOutput):
-    loss: OptTensor = None
-    prediction_logits: OptTensor = None  # (B, T, V)
-    seq_relationship_logits: OptTensor = None  # (B, 2)
-    hidden_states: tuple[Tensor, ...] | None = None
-    attentions: tuple[Tensor, ...] | None = None
-
-
-@dataclass
-class CausalLMOutputWithCrossAttentions(ModelOutput):
-    loss: OptTensor = None
-    logits: OptTensor = None  # (B, T, V)
-    past_key_values: tuple[tuple[Tensor, ...], ...] | None = None
-    hidden_states: tuple[Tensor, ...] | None = None
-    attentions: tuple[Tensor, ...] | None = None
-    cross_attentions: tuple[Tensor, ...] | None = None
-
-
-@dataclass
-class MaskedLMOutput(ModelOutput):
-    loss: OptTensor = None
-    logits: OptTensor = None  # (B, T, V)
-    hidden_states: tuple[Tensor, ...] | None = None
-    attentions: tuple[Tensor, ...] | None = None
-
-
-@dataclass
-class NextSentencePredictorOutput(ModelOutput):
-    loss: OptTensor = None
-    logits: OptTensor = None  # (B, 2)
-    hidden_states: tuple[Tensor, ...] | None = None
-    attentions: tuple[Tensor, ...] | None = None
-
-
-@dataclass
-class SequenceClassifierOutput(ModelOutput):
-    loss: OptTensor = None
-    logits: OptTensor = None  # (B, num_labels)
-    hidden_states: tuple[Tensor, ...] | None = None
-    attentions: tuple[Tensor, ...] | None = None
-
-
-@dataclass
-class MultipleChoiceModelOutput(ModelOutput):
-    loss: OptTensor = None
-    logits: OptTensor = None  # (B, num_choices)
-    hidden_states: tuple[Tensor, ...] | None = None
-    attentions: tuple[Tensor, ...] | None = None
-
-
-@dataclass
-class TokenClassifierOutput(ModelOutput):
-    loss: OptTensor = None
-    logits: OptTensor = None  # (B, T, num_labels)
-    hidden_states: tuple[Tensor, ...] | None = None
-    attentions: tuple[Tensor, ...] | None = None
-
-
-@dataclass
-class QuestionAnsweringModelOutput(ModelOutput):
-    loss: OptTensor = None
-    start_logits: OptTensor = None  # (B, T)
-    end_logits: OptTensor = None  # (B, T)
-    hidden_states: tuple[Tensor, ...] | None = None
-    attentions: tuple[Tensor, ...] | None = None
 
 
 # ---------------------------------------------------------------------------------- base class
@@ -613,192 +501,3 @@ class BertForNextSentencePrediction(BertPreTrainedModel):
         loss = F.cross_entropy(logits, labels.view(-1)) if labels is not None else None
         return _finish(NextSentencePredictorOutput(loss, logits, out.hidden_states,
                                                    out.attentions), return_dict, self.config)
-
-
-# ---------------------------------------------------------------------------------- fine-tuning
-class BertForSequenceClassification(BertPreTrainedModel):
-    """Pooled [CLS] -> dropout -> linear: classification or regression of a text (pair)."""
-
-    def __init__(self, config: BertConfig) -> None:
-        super().__init__(config)
-        self.num_labels = config.num_labels
-        self.bert = BertModel(config)
-        self.dropout = _classifier_dropout(config)
-        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
-        self.post_init()
-
-    def forward(
-        self,
-        input_ids: OptTensor = None,
-        attention_mask: OptTensor = None,
-        token_type_ids: OptTensor = None,
-        position_ids: OptTensor = None,
-        head_mask: OptTensor = None,
-        inputs_embeds: OptTensor = None,
-        labels: OptTensor = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
-    ) -> SequenceClassifierOutput | tuple:
-        """``labels``: (B,) class ids, (B,) or (B, 1) floats for regression, or (B, num_labels)
-        0/1 floats for multi-label. Without ``config.problem_type`` the kind is inferred as the
-        reference does: one label -> regression, integer labels -> single-label, else
-        multi-label (inferred per call; the reference also stores it in the config)."""
-        out = self.bert(**_base_inputs(input_ids, attention_mask, token_type_ids, position_ids,
-                                       head_mask, inputs_embeds, output_attentions,
-                                       output_hidden_states))
-        logits = self.classifier(self.dropout(out.pooler_output))  # (B, num_labels)
-        loss = None
-        if labels is not None:
-            problem = self.config.problem_type
-            if problem is None:
-                if self.num_labels == 1:
-                    problem = "regression"
-                elif labels.dtype in (torch.long, torch.int):
-                    problem = "single_label_classification"
-                else:
-                    problem = "multi_label_classification"
-            if problem == "regression":
-                labels = labels.to(logits.dtype)
-                if self.num_labels == 1:
-                    loss = F.mse_loss(logits.squeeze(), labels.squeeze())
-                else:
-                    loss = F.mse_loss(logits, labels)
-            elif problem == "single_label_classification":
-                loss = F.cross_entropy(logits.view(-1, self.num_labels), labels.view(-1))
-            else:
-                loss = F.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype))
-        return _finish(SequenceClassifierOutput(loss, logits, out.hidden_states,
-                                                out.attentions), return_dict, self.config)
-
-
-class BertForMultipleChoice(BertPreTrainedModel):
-    """Each (context, choice) pair is encoded; a linear layer scores its pooled [CLS]."""
-
-    def __init__(self, config: BertConfig) -> None:
-        super().__init__(config)
-        self.bert = BertModel(config)
-        self.dropout = _classifier_dropout(config)
-        self.classifier = nn.Linear(config.hidden_size, 1)
-        self.post_init()
-
-    def forward(
-        self,
-        input_ids: OptTensor = None,
-        attention_mask: OptTensor = None,
-        token_type_ids: OptTensor = None,
-        position_ids: OptTensor = None,
-        head_mask: OptTensor = None,
-        inputs_embeds: OptTensor = None,
-        labels: OptTensor = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
-    ) -> MultipleChoiceModelOutput | tuple:
-        """Inputs are (B, C, T) (``inputs_embeds`` (B, C, T, H)); ``labels`` (B,) in [0, C)."""
-        first = input_ids if input_ids is not None else inputs_embeds
-        if first is None:
-            raise ValueError("pass exactly one of input_ids and inputs_embeds")
-        num_choices = first.shape[1]
-
-        def flat(x: OptTensor) -> OptTensor:  # (B, C, T, ...) -> (B * C, T, ...)
-            return x.reshape(-1, *x.shape[2:]) if x is not None else None
-
-        out = self.bert(**_base_inputs(flat(input_ids), flat(attention_mask),
-                                       flat(token_type_ids), flat(position_ids), head_mask,
-                                       flat(inputs_embeds), output_attentions,
-                                       output_hidden_states))
-        scores = self.classifier(self.dropout(out.pooler_output))  # (B * C, 1)
-        logits = scores.view(-1, num_choices)  # (B, C)
-        loss = F.cross_entropy(logits, labels.view(-1)) if labels is not None else None
-        return _finish(MultipleChoiceModelOutput(loss, logits, out.hidden_states,
-                                                 out.attentions), return_dict, self.config)
-
-
-class BertForTokenClassification(BertPreTrainedModel):
-    """Every token's hidden state -> dropout -> linear: tagging such as NER."""
-
-    def __init__(self, config: BertConfig) -> None:
-        super().__init__(config)
-        self.num_labels = config.num_labels
-        self.bert = BertModel(config, add_pooling_layer=False)
-        self.dropout = _classifier_dropout(config)
-        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
-        self.post_init()
-
-    def forward(
-        self,
-        input_ids: OptTensor = None,
-        attention_mask: OptTensor = None,
-        token_type_ids: OptTensor = None,
-        position_ids: OptTensor = None,
-        head_mask: OptTensor = None,
-        inputs_embeds: OptTensor = None,
-        labels: OptTensor = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
-    ) -> TokenClassifierOutput | tuple:
-        """``labels`` (B, T): a class id per token, -100 for tokens to ignore (sub-words, pad)."""
-        out = self.bert(**_base_inputs(input_ids, attention_mask, token_type_ids, position_ids,
-                                       head_mask, inputs_embeds, output_attentions,
-                                       output_hidden_states))
-        logits = self.classifier(self.dropout(out.last_hidden_state))  # (B, T, num_labels)
-        loss = None
-        if labels is not None:
-            loss = F.cross_entropy(logits.view(-1, self.num_labels), labels.view(-1))
-        return _finish(TokenClassifierOutput(loss, logits, out.hidden_states, out.attentions),
-                       return_dict, self.config)
-
-
-class BertForQuestionAnswering(BertPreTrainedModel):
-    """Extractive QA: a start score and an end score for every token (``qa_outputs``)."""
-
-    def __init__(self, config: BertConfig) -> None:
-        super().__init__(config)
-        if config.num_labels != 2:
-            raise ValueError(
-                f"BertForQuestionAnswering needs num_labels=2 (start and end scores), got "
-                f"{config.num_labels}"
-            )
-        self.num_labels = config.num_labels
-        self.bert = BertModel(config, add_pooling_layer=False)
-        self.qa_outputs = nn.Linear(config.hidden_size, config.num_labels)
-        self.post_init()
-
-    def forward(
-        self,
-        input_ids: OptTensor = None,
-        attention_mask: OptTensor = None,
-        token_type_ids: OptTensor = None,
-        position_ids: OptTensor = None,
-        head_mask: OptTensor = None,
-        inputs_embeds: OptTensor = None,
-        start_positions: OptTensor = None,
-        end_positions: OptTensor = None,
-        output_attentions: bool | None = None,
-        output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
-    ) -> QuestionAnsweringModelOutput | tuple:
-        """``start_positions`` / ``end_positions`` (B,): token indices of the answer span.
-
-        Positions outside the sequence are clamped to ``T`` and then ignored by the loss, as in
-        the reference (an answer truncated away contributes nothing).
-        """
-        out = self.bert(**_base_inputs(input_ids, attention_mask, token_type_ids, position_ids,
-                                       head_mask, inputs_embeds, output_attentions,
-                                       output_hidden_states))
-        logits = self.qa_outputs(out.last_hidden_state)  # (B, T, 2)
-        start_logits, end_logits = logits.split(1, dim=-1)
-        start_logits = start_logits.squeeze(-1).contiguous()  # (B, T)
-        end_logits = end_logits.squeeze(-1).contiguous()  # (B, T)
-        loss = None
-        if start_positions is not None and end_positions is not None:
-            ignored = start_logits.shape[1]
-            start = start_positions.reshape(-1).clamp(0, ignored)
-            end = end_positions.reshape(-1).clamp(0, ignored)
-            loss = (F.cross_entropy(start_logits, start, ignore_index=ignored)
-                    + F.cross_entropy(end_logits, end, ignore_index=ignored)) / 2
-        return _finish(QuestionAnsweringModelOutput(loss, start_logits, end_logits,
-                                                    out.hidden_states, out.attentions),
-                       return_dict, self.config)

@@ -353,7 +353,7 @@ def check_qa_loss(student_fn) -> bool:
     """
     import torch
 
-    from bertedu.modeling import BertForQuestionAnswering
+    from bertedu.task_models import BertForQuestionAnswering
 
     torch.manual_seed(0)
     model = BertForQuestionAnswering(_heads_config()).eval()

@@ -4,17 +4,15 @@ import pytest
 import torch
 import transformers
 
+import bertedu
 from bertedu.config import BertConfig
-from bertedu.modeling import (
-    BertForMaskedLM,
+from bertedu.modeling import BertForMaskedLM, BertForPreTraining, BertLMHeadModel, BertModel
+from bertedu.outputs import MaskedLMOutput
+from bertedu.task_models import (
     BertForMultipleChoice,
-    BertForPreTraining,
     BertForQuestionAnswering,
     BertForSequenceClassification,
     BertForTokenClassification,
-    BertLMHeadModel,
-    BertModel,
-    MaskedLMOutput,
 )
 
 TINY = dict(vocab_size=99, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
@@ -69,7 +67,7 @@ def test_state_dict_keys_match_reference():
                 extra.update(is_decoder=True, add_cross_attention=True)
             if name == "BertForQuestionAnswering":
                 extra["num_labels"] = 2
-            ours = _model(getattr(__import__("bertedu.modeling").modeling, name), **extra)
+            ours = _model(getattr(bertedu, name), **extra)
             ref = getattr(transformers, name)(transformers.BertConfig(**TINY, **extra))
             assert set(ours.state_dict()) == set(ref.state_dict()), name
 

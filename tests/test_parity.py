@@ -12,7 +12,7 @@ import pytest
 import torch
 import transformers
 
-import bertedu.modeling as bm
+import bertedu as bm
 
 ATOL = 1e-5
 KINDS = ["absolute", "relative_key", "relative_key_query"]

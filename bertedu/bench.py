@@ -7,7 +7,7 @@ batch and peak memory of forward + backward + optimizer step) and an **inference
 **variable-length training** grid (lengths drawn from SST-2 or a lognormal) where the unpadded
 path of :mod:`bertedu.unpadded` (and optionally ``torch.compile``) races transformers' SDPA.
 
-Method (the same for every implementation):
+Method (the same for every implementation; the measurement itself is :mod:`bertedu.measure`):
 
 * Inputs: random token ids; each sequence has a random length uniform in ``[T/2, T]`` and is
   right-padded to ``T`` with an attention mask (the seed benchmarks padded random inputs with a
@@ -15,33 +15,22 @@ Method (the same for every implementation):
 * Before anything is timed, the eager and SDPA models (same weights) must agree
   (``torch.testing.assert_close`` at the real tokens, dtype tolerances of :data:`TOLERANCES`);
   the result is recorded in every row. bertedu against transformers is checked the same way.
-* ``warmup`` untimed steps, then ``reps`` timed steps per implementation in **alternating order**
-  (A B C D, then D C B A, ...) so slow drifts (thermal, other processes) hit all alike; CUDA is
-  synchronised before and after every timed step. We report the median and the quartiles.
-* Peak memory: on CUDA ``torch.cuda.max_memory_allocated`` during one step minus what was
-  allocated before it, plus the implementation's own parameters and optimizer state (so models
-  resident for the other implementations do not count). On CPU there is no allocator counter, so
-  :class:`TensorMemoryTracker` adds up the bytes of every tensor created during the step that is
-  still alive (an estimate of tensor memory, not the process's resident set), plus the same
-  parameter and optimizer bytes.
+* ``warmup`` untimed steps, then ``reps`` timed steps per implementation in alternating order,
+  synchronised, reported as median and quartiles (:func:`bertedu.measure.time_alternating`).
+* Peak memory of one step plus the implementation's own parameters and optimizer state
+  (:func:`bertedu.measure.measure_peak_memory`: the CUDA allocator's peak, or on CPU a tracker of
+  live tensors).
+* Model FLOPs count real tokens only, so padding is charged as waste; MFU divides by the GPU's
+  dense peak (:func:`bertedu.measure.model_flops`, :data:`bertedu.measure.PEAK_TFLOPS`).
 
-Model FLOPs (:func:`model_flops`, the accounting of Chowdhery et al., 2022, appendix B): with
-``P`` the number of weights in matrix multiplications (``L (4H^2 + 2HI)`` in the encoder, plus
-``H^2 + VH`` for the MLM head) and real sequence lengths ``t_b``,
-
-$$ F_{train} = 6 P \\sum_b t_b + 12 L H \\sum_b t_b^2, \\qquad
-   F_{infer} = 2 P \\sum_b t_b + 4 L H \\sum_b t_b^2 $$
-
-(the second term is the two attention products ``QK^T`` and ``PV``, twice as expensive backward).
-Only real tokens count, so a padded implementation is charged for its wasted work. The model FLOPs
-utilisation is ``MFU = F / (time * peak)`` with the dense peak of :data:`PEAK_TFLOPS`.
+The measurement primitives are also reachable from here (``bench.time_alternating``,
+``bench.TensorMemoryTracker``, ...), as the chapter uses them.
 
 References:
     Vaswani et al. (2017), section 3.2 (attention); Dao et al. (2022), FlashAttention; Rabe and
     Staats (2021), Self-attention does not need O(n^2) memory; Chowdhery et al. (2022), PaLM,
-    appendix B (MFU); Korthikanti et al. (2023), Reducing activation recomputation (activation
-    memory of attention, section 4.1). The seed numbers: transformers documentation, BERT model
-    page, section "Using Scaled Dot Product Attention (SDPA)".
+    appendix B (MFU). The seed numbers: transformers documentation, BERT model page, section
+    "Using Scaled Dot Product Attention (SDPA)".
 """
 
 from __future__ import annotations
@@ -49,25 +38,30 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as _dt
-import gc
 import json
 import os
 import platform
-import statistics
 import sys
 import tempfile
-import time
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils._pytree import tree_leaves
 
 from .config import BertConfig
+from .measure import (
+    PEAK_TFLOPS,
+    TensorMemoryTracker,
+    matmul_params,
+    measure_peak_memory,
+    model_flops,
+    model_state_bytes,
+    peak_flops,
+    spread,
+    time_alternating,
+)
 
 # ------------------------------------------------------------------------------- constants
 
@@ -84,44 +78,6 @@ CUDA_DTYPES = ("float16", "bfloat16", "float32")
 
 # (atol, rtol) for the eager-vs-SDPA and bertedu-vs-transformers checks on last_hidden_state
 TOLERANCES = {"float32": (1e-4, 1e-4), "float16": (2e-2, 2e-2), "bfloat16": (1e-1, 5e-2)}
-
-# Dense (no structured sparsity) peak tensor throughput in TFLOP/s from the vendors' data sheets.
-# Keys are matched against torch.cuda.get_device_name() in order; the first match wins.
-PEAK_TFLOPS: dict[str, dict[str, float]] = {
-    "H200": {"float16": 989.0, "bfloat16": 989.0, "float32": 67.0},
-    "H100 PCIe": {"float16": 756.0, "bfloat16": 756.0, "float32": 51.0},
-    "H100": {"float16": 989.0, "bfloat16": 989.0, "float32": 67.0},
-    "A100": {"float16": 312.0, "bfloat16": 312.0, "float32": 19.5},
-    "L4": {"float16": 121.0, "bfloat16": 121.0, "float32": 30.3},
-    "T4": {"float16": 65.0, "float32": 8.1},
-}
-
-
-def peak_flops(device_name: str, dtype: str) -> float | None:
-    """Peak FLOP/s of a GPU named ``device_name`` in ``dtype``, or ``None`` when unknown."""
-    for key, peaks in PEAK_TFLOPS.items():
-        if key.lower() in device_name.lower():
-            return peaks[dtype] * 1e12 if dtype in peaks else None
-    return None
-
-
-def matmul_params(config: BertConfig, mlm_head: bool = True) -> int:
-    """Weights that take part in matrix multiplications (embedding lookups do not count)."""
-    H, I, L, V = (config.hidden_size, config.intermediate_size, config.num_hidden_layers,
-                  config.vocab_size)
-    return L * (4 * H * H + 2 * H * I) + ((H * H + V * H) if mlm_head else 0)
-
-
-def model_flops(config: BertConfig, lengths: list[int], training: bool = True,
-                mlm_head: bool = True) -> float:
-    """Model FLOPs of one step on sequences of real lengths ``lengths`` (see the module doc)."""
-    P = matmul_params(config, mlm_head)
-    L, H = config.num_hidden_layers, config.hidden_size
-    tokens = sum(lengths)
-    squares = sum(t * t for t in lengths)
-    if training:
-        return 6.0 * P * tokens + 12.0 * L * H * squares
-    return 2.0 * P * tokens + 4.0 * L * H * squares
 
 
 # ------------------------------------------------------------------------------- grids
@@ -245,101 +201,6 @@ def varlen_lengths(batch: int, max_len: int, source: str, generator: torch.Gener
     lengths = lognormal_lengths(batch, max_len, generator)
     note = "" if source == "lognormal" else " (SST-2 data not found)"
     return lengths, f"lognormal(median={max_len / 4:g}, sigma=0.6){note}, pad to longest"
-
-
-# ------------------------------------------------------------------------------- memory
-
-
-class TensorMemoryTracker(TorchDispatchMode):
-    """Peak bytes of tensors created inside the ``with`` block (a CPU memory estimate).
-
-    Every operator's outputs are recorded by storage; a storage counts until it is freed (a weak
-    reference callback). ``peak`` is the largest total seen. Views share their base's storage and
-    count once. Memory allocated inside fused kernels and freed before they return is invisible.
-    """
-
-    def __enter__(self):
-        self.live = 0
-        self.peak = 0
-        self._refs: dict[int, weakref.ref] = {}
-        return super().__enter__()
-
-    def _free(self, key: int, nbytes: int, _ref: weakref.ref) -> None:
-        if self._refs.pop(key, None) is not None:
-            self.live -= nbytes
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        out = func(*args, **(kwargs or {}))
-        for t in tree_leaves(out):
-            if not isinstance(t, torch.Tensor) or t.is_nested:
-                continue
-            storage = t.untyped_storage()
-            key = storage._cdata
-            if key in self._refs:
-                continue
-            nbytes = storage.nbytes()
-            self._refs[key] = weakref.ref(storage, lambda r, k=key, n=nbytes: self._free(k, n, r))
-            self.live += nbytes
-            self.peak = max(self.peak, self.live)
-        return out
-
-
-def _state_bytes(model: torch.nn.Module, optimizer: torch.optim.Optimizer | None) -> int:
-    n = sum(t.numel() * t.element_size() for t in list(model.parameters()) + list(model.buffers()))
-    if optimizer is not None:
-        n += sum(v.numel() * v.element_size() for s in optimizer.state.values()
-                 for v in s.values() if torch.is_tensor(v))
-    return n
-
-
-def measure_peak_memory(fn: Callable[[], Any], device: torch.device,
-                        state_bytes: int) -> tuple[float, str]:
-    """(peak MiB of one call of ``fn`` plus ``state_bytes``, how it was measured)."""
-    if device.type == "cuda":
-        gc.collect()  # drop tensors of earlier steps still waiting for the collector
-        torch.cuda.synchronize(device)
-        torch.cuda.reset_peak_memory_stats(device)
-        before = torch.cuda.memory_allocated(device)
-        fn()
-        torch.cuda.synchronize(device)
-        peak = torch.cuda.max_memory_allocated(device) - before
-        return (peak + state_bytes) / 2**20, "cuda.max_memory_allocated"
-    with TensorMemoryTracker() as tracker:
-        fn()
-    return (tracker.peak + state_bytes) / 2**20, "cpu tensor estimate (dispatch tracker)"
-
-
-# ------------------------------------------------------------------------------- timing
-
-
-def time_alternating(fns: dict[str, Callable[[], Any]], reps: int, warmup: int,
-                     device: torch.device) -> dict[str, list[float]]:
-    """Seconds of ``reps`` calls of each function, interleaved A B C, C B A, A B C, ..."""
-    def sync() -> None:
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-
-    for fn in fns.values():
-        for _ in range(warmup):
-            fn()
-    sync()
-    times: dict[str, list[float]] = {name: [] for name in fns}
-    names = list(fns)
-    for rep in range(reps):
-        for name in names if rep % 2 == 0 else names[::-1]:
-            sync()
-            start = time.perf_counter()
-            fns[name]()
-            sync()
-            times[name].append(time.perf_counter() - start)
-    return times
-
-
-def spread(times: list[float]) -> dict[str, float]:
-    """Median, quartiles, min and max of a list of timings (seconds)."""
-    q = statistics.quantiles(times, n=4, method="inclusive") if len(times) > 1 else times * 3
-    return {"time_median_s": statistics.median(times), "time_q1_s": q[0], "time_q3_s": q[2],
-            "time_min_s": min(times), "time_max_s": max(times)}
 
 
 # ------------------------------------------------------------------------------- models
@@ -533,7 +394,7 @@ def run_grid(grid: str = "cpu-quick", dtype: str | None = None, compare_transfor
             opt = (opts or {}).get(name)
             if kind == "infer":
                 model = model.bert  # inference times the encoder alone
-            mem, method = measure_peak_memory(fn, device, _state_bytes(model, opt))
+            mem, method = measure_peak_memory(fn, device, model_state_bytes(model, opt))
             stats = spread(times[name])
             tokens = sum(lengths)
             flops = model_flops(config, lengths, training=kind != "infer",

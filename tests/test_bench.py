@@ -12,7 +12,6 @@ import pytest
 import torch
 
 from bertedu import bench
-from bertedu.config import BertConfig
 
 transformers = pytest.importorskip("transformers")
 
@@ -112,39 +111,6 @@ def test_bad_grid_and_dtype_are_clear_errors(capsys):
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="needs a CUDA GPU"):
             bench.run_grid("gpu-train")
-
-
-def test_model_flops_on_a_known_example():
-    config = BertConfig(vocab_size=10, hidden_size=4, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=8)
-    # P = L (4H^2 + 2HI) + H^2 + VH = 2 (64 + 64) + 16 + 40 = 312
-    assert bench.matmul_params(config) == 312
-    assert bench.matmul_params(config, mlm_head=False) == 256
-    # lengths 3 and 5: 6 * 312 * 8 + 12 * 2 * 4 * (9 + 25)
-    assert bench.model_flops(config, [3, 5]) == 6 * 312 * 8 + 12 * 2 * 4 * 34 == 18240
-    assert bench.model_flops(config, [3, 5], training=False, mlm_head=False) == (
-        2 * 256 * 8 + 4 * 2 * 4 * 34)
-
-
-def test_peak_flops_lookup():
-    assert bench.peak_flops("NVIDIA H100 80GB HBM3", "bfloat16") == 989e12
-    assert bench.peak_flops("NVIDIA H100 PCIe", "float16") == 756e12
-    assert bench.peak_flops("NVIDIA A100-SXM4-80GB", "float16") == 312e12
-    assert bench.peak_flops("NVIDIA H200", "float16") == 989e12
-    assert bench.peak_flops("NVIDIA L4", "float32") == 30.3e12
-    assert bench.peak_flops("Tesla T4", "bfloat16") is None  # T4 has no bfloat16 tensor cores
-    assert bench.peak_flops("AMD EPYC 7B13", "float32") is None
-
-
-def test_memory_tracker_counts_live_tensors():
-    with bench.TensorMemoryTracker() as tracker:
-        a = torch.ones(1000)  # 4000 bytes
-        b = torch.ones(500)  # 2000 bytes
-        del a
-        c = torch.ones(250)  # 1000 bytes, fits in the peak
-        view = b[:10]  # shares b's storage: not counted again
-    assert tracker.peak == 6000 and tracker.live == 3000
-    del b, c, view
 
 
 def test_lengths_helpers(tmp_path):

@@ -27,7 +27,7 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 	touch $(STAMP)
 
 lint: setup
-	$(BIN)/ruff check bertedu tests
+	$(BIN)/ruff check bertedu tests conftest.py
 
 # Unit tests and every notebook (nbval), quick mode, two workers, one file per worker.
 test: setup lint

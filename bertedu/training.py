@@ -384,7 +384,9 @@ def pretrain(
     if args.progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=args.steps, initial=start, desc="pretrain", dynamic_ncols=True)
+        # mininterval: at most two redraws a second, so a notebook front end is not flooded
+        bar = tqdm(total=args.steps, initial=start, desc="pretrain", dynamic_ncols=True,
+                   mininterval=0.5)
     for step in range(start, end):
         t0 = time.perf_counter()
         tokens = 0
@@ -421,7 +423,8 @@ def pretrain(
         history.append(record)
         if bar is not None:
             bar.update(1)
-            bar.set_postfix(loss=f"{loss_v:.3f}", tok_s=f"{record['tokens_per_s']:.0f}")
+            bar.set_postfix(loss=f"{loss_v:.3f}", tok_s=f"{record['tokens_per_s']:.0f}",
+                            refresh=False)
         if (args.save_every and done % args.save_every == 0) or done == end:
             checkpoint(done)
     if bar is not None:

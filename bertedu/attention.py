@@ -224,7 +224,8 @@ class BertSelfAttention(nn.Module):
             if head_mask is not None:  # (P * m) V = m (P V): the mask scales each head's output
                 context = context * head_mask  # (B, A, T_q, d)
         context = context.transpose(1, 2).reshape(batch, q_len, self.all_head_size)  # (B, T, H)
-        return context, probs, (k, v)
+        # probabilities leave only on request: otherwise the (T_q, T_k) matrix is freed here
+        return context, probs if output_attentions else None, (k, v)
 
     def _eager(self, q, k, v, mask, relative, head_mask=None):
         """softmax((QK^T + R) / sqrt(d) + M) V, step by step; returns (context, probabilities)."""

@@ -90,10 +90,12 @@ class BertLayer(nn.Module):
         encoder_attention_mask: torch.Tensor | None = None,
         past_key_value: LayerCache | None = None,
         output_attentions: bool = False,
-    ) -> tuple[torch.Tensor, LayerCache, torch.Tensor | None, torch.Tensor | None]:
+        use_cache: bool = True,
+    ) -> tuple[torch.Tensor, LayerCache | None, torch.Tensor | None, torch.Tensor | None]:
         """One layer on (B, T, H); masks are additive (see ``extended_attention_mask``).
 
-        Returns ``(hidden (B, T, H), cache for this layer, self-attention probs, cross probs)``.
+        Returns ``(hidden (B, T, H), cache for this layer or None when not ``use_cache``,
+        self-attention probs, cross probs)``.
         """
         self_past = past_key_value[:2] if past_key_value is not None else None
         attention_output, self_probs, present = self.attention(
@@ -115,6 +117,8 @@ class BertLayer(nn.Module):
                 cross_past, output_attentions,
             )
             present = present + cross_present  # (self_k, self_v, cross_k, cross_v)
+        if not use_cache:
+            present = None  # frees this layer's keys and values before the feed-forward peak
         layer_output = self.output(self.intermediate(attention_output), attention_output)
         return layer_output, present, self_probs, cross_probs
 
@@ -162,7 +166,7 @@ class BertEncoder(nn.Module):
             past = past_key_values[i] if past_key_values is not None else None
             layer_head_mask = head_mask[i] if head_mask is not None else None
             args = (hidden_states, attention_mask, layer_head_mask, encoder_hidden_states,
-                    encoder_attention_mask, past, output_attentions)
+                    encoder_attention_mask, past, output_attentions, use_cache)
             if checkpointing:
                 outputs = checkpoint(layer, *args, use_reentrant=False)
             else:

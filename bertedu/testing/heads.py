@@ -11,6 +11,8 @@ References:
 
 from __future__ import annotations
 
+from .compare import assert_matches
+
 
 def _heads_config(**overrides):
     """A tiny config for the chapters 7-9 checkers: no dropout, eager attention."""
@@ -22,24 +24,6 @@ def _heads_config(**overrides):
                     attn_implementation="eager")
     settings.update(overrides)
     return BertConfig(**settings)
-
-
-def _heads_compare(name: str, got, expected, atol: float = 1e-5, rtol: float = 1e-4) -> None:
-    import torch
-
-    if not isinstance(got, torch.Tensor):
-        raise AssertionError(f"{name}: expected a torch.Tensor, got {type(got).__name__}")
-    if got.shape != expected.shape:
-        raise AssertionError(
-            f"{name}: shape {tuple(got.shape)} differs from the library's {tuple(expected.shape)}")
-    if got.dtype.is_floating_point and expected.dtype.is_floating_point:
-        if not torch.allclose(got.float(), expected.float(), atol=atol, rtol=rtol):
-            worst = (got.float() - expected.float()).abs().max().item()
-            raise AssertionError(
-                f"{name}: values differ from the library's (largest difference {worst:.3g})")
-    elif not torch.equal(got, expected):
-        wrong = (got != expected).nonzero()[:3].tolist()
-        raise AssertionError(f"{name}: entries differ from the library's, e.g. at indices {wrong}")
 
 
 def check_mlm_head(student_fn) -> bool:
@@ -61,7 +45,7 @@ def check_mlm_head(student_fn) -> bool:
         sequence_output = model.bert(ids).last_hidden_state  # (B, T, H)
         expected = model.cls(sequence_output)  # (B, T, V)
         got = student_fn(sequence_output, model.cls)
-    _heads_compare("MLM logits", got, expected)
+    assert_matches("MLM logits", got, expected)
     return True
 
 
@@ -85,7 +69,7 @@ def check_qa_loss(student_fn) -> bool:
         with torch.no_grad():
             out = model(ids, start_positions=start, end_positions=end)
             got = student_fn(out.start_logits, out.end_logits, start.clone(), end.clone())
-        _heads_compare(f"QA loss ({case})", got, out.loss)
+        assert_matches(f"QA loss ({case})", got, out.loss)
     return True
 
 
@@ -111,7 +95,7 @@ def check_mean_pooling(student_fn) -> bool:
         got = student_fn(hidden, mask)
         alone = torch.stack([model(ids[i:i + 1, :n]).last_hidden_state[0].mean(0)
                              for i, n in enumerate(lengths)])  # (B, H)
-    _heads_compare("sentence embeddings (padded batch vs each sentence alone)", got, alone)
+    assert_matches("sentence embeddings (padded batch vs each sentence alone)", got, alone)
     return True
 
 
@@ -146,5 +130,5 @@ def check_causal_mask(student_fn) -> bool:
             expected = out.attentions[0].amax(dim=1, keepdim=True) > 0  # (B, 1, T, S)
             got = student_fn(mask.clone(), S - past)
             label = f"allowed positions ({past} cached keys)" if past else "allowed positions"
-            _heads_compare(label, got, expected)
+            assert_matches(label, got, expected)
     return True

@@ -11,6 +11,8 @@ References:
 
 from __future__ import annotations
 
+from .compare import assert_matches
+
 
 def _model_config(**overrides):
     """A tiny seeded config for the chapters 3-6 checkers (no dropout)."""
@@ -33,21 +35,6 @@ def _model_randomize(module) -> None:
                 param.uniform_(0.5, 1.5)
             else:
                 param.normal_(0.0, 0.2)
-
-
-def _model_compare(what: str, got, expected, atol: float = 1e-5, rtol: float = 1e-4) -> None:
-    """Raise AssertionError naming ``what`` when ``got`` is not a tensor close to ``expected``."""
-    import torch
-
-    if not isinstance(got, torch.Tensor):
-        raise AssertionError(f"{what}: expected a torch.Tensor, got {type(got).__name__}")
-    if got.shape != expected.shape:
-        raise AssertionError(
-            f"{what}: shape {tuple(got.shape)} differs from the library's {tuple(expected.shape)}")
-    if not torch.allclose(got.double(), expected.double(), atol=atol, rtol=rtol):
-        worst = (got.double() - expected.double()).abs().max().item()
-        raise AssertionError(
-            f"{what}: values differ from the library's (largest difference {worst:.3g})")
 
 
 def check_embeddings(student_fn) -> bool:
@@ -73,7 +60,7 @@ def check_embeddings(student_fn) -> bool:
         with torch.no_grad():
             expected = emb(input_ids=ids, token_type_ids=types)  # (B, T, H)
             got = student_fn(emb, ids, types)
-        _model_compare(f"embeddings (hidden_size={config.hidden_size}, "
+        assert_matches(f"embeddings (hidden_size={config.hidden_size}, "
                        f"layer_norm_eps={config.layer_norm_eps})", got, expected)
     return True
 
@@ -116,7 +103,7 @@ def check_attention(student_fn) -> bool:
             got = student_fn(attn, hidden, mask)
             for impl, module in (("eager", attn), ("sdpa", sdpa)):
                 expected = module(hidden, additive)[0]  # (B, T, H)
-                _model_compare(
+                assert_matches(
                     f"attention context ({impl}, hidden_size={eager_config.hidden_size}, "
                     f"{eager_config.num_attention_heads} heads, with padding)", got, expected)
     return True
@@ -146,7 +133,7 @@ def check_relative_scores(student_fn) -> bool:
         with torch.no_grad():
             expected = attn.relative_scores(q, k)  # (B, A, T, T)
             got = student_fn(attn, q, k)
-        _model_compare(f"relative scores ({kind})", got, expected)
+        assert_matches(f"relative scores ({kind})", got, expected)
     return True
 
 
@@ -175,7 +162,7 @@ def check_layer(student_fn) -> bool:
         with torch.no_grad():
             expected = layer(hidden, additive)[0]  # (B, T, H)
             got = student_fn(layer, hidden, mask)
-        _model_compare(f"layer output (hidden_size={config.hidden_size}, "
+        assert_matches(f"layer output (hidden_size={config.hidden_size}, "
                        f"layer_norm_eps={config.layer_norm_eps})", got, expected)
     return True
 

@@ -115,6 +115,7 @@ GRIDS: dict[str, Grid] = {
                 reps=5, warmup=2),
     "gpu-train": Grid("base", "cuda", train=SEED_TRAIN, reps=50, warmup=10),
     "gpu-infer": Grid("base", "cuda", infer=SEED_INFER, reps=50, warmup=10),
+    "gpu-varlen": Grid("base", "cuda", varlen=GPU_VARLEN, reps=50, warmup=10),
     "gpu": Grid("base", "cuda", train=SEED_TRAIN, infer=SEED_INFER, varlen=GPU_VARLEN,
                 reps=50, warmup=10),
 }
@@ -301,6 +302,18 @@ def _to(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch
     return {k: v.to(device) for k, v in batch.items()}
 
 
+def make_optimizer(model: torch.nn.Module) -> torch.optim.Optimizer:
+    """AdamW (lr 1e-4) on the model's parameters, in their own dtype, as the seed trained.
+
+    In float16 the default ``eps = 1e-8`` rounds to zero and squared gradients under ``6e-8``
+    underflow, so the first step would divide by zero and fill the weights with inf/NaN; there
+    ``eps`` is ``1e-4`` (the update costs the same either way, and the numbers stay finite).
+    """
+    dtype = next(model.parameters()).dtype
+    return torch.optim.AdamW(model.parameters(), lr=1e-4,
+                             eps=1e-4 if dtype == torch.float16 else 1e-8)
+
+
 def _train_step(model, optimizer, batch) -> Callable[[], None]:
     def step() -> None:
         loss = model(**batch).loss
@@ -379,12 +392,15 @@ def run_grid(grid: str = "cpu-quick", dtype: str | None = None, compare_transfor
     probe = padded_batch(uniform_lengths(2, probe_seq, generator), probe_seq, config.vocab_size,
                          generator)
     agree = _agreement(models, _to(probe, device), dtype)
+    if g.varlen:
+        _check_unpadded(models[("bertedu", "sdpa")], _to(probe, device))
+        log("unpadded forward == padded forward at the real tokens")
     log(f"eager vs SDPA agree (max |diff| {agree['eager_sdpa_max_abs_diff']:.2e})"
         + (", bertedu == transformers" if agree["transformers_agree"] is True else ""))
     base.update(agree)
 
     def optimizers() -> dict[tuple[str, str], torch.optim.Optimizer]:
-        return {key: torch.optim.AdamW(m.parameters(), lr=1e-4) for key, m in models.items()}
+        return {key: make_optimizer(m) for key, m in models.items()}
 
     def emit(kind: str, steps: dict, batch, lengths, padding, extra_models=None, opts=None):
         times = time_alternating(steps, reps, g.warmup, device)
@@ -441,51 +457,155 @@ def _run_varlen(g: Grid, config, models, device, generator, compile: bool, emit)
     except FileNotFoundError:
         sst2 = None
     ours = models[("bertedu", "sdpa")]
+    compiled = compiled_unpadded = None
     for B, max_len, source in g.varlen:
         lengths, padding = varlen_lengths(B, max_len, source, generator, sst2)
         T = max(lengths)
         batch = _to(padded_batch(lengths, T, config.vocab_size, generator), device)
         keys = [k for k in models if k[1] == "sdpa"]
-        opts = {k: torch.optim.AdamW(models[k].parameters(), lr=1e-4) for k in keys}
+        opts = {k: make_optimizer(models[k]) for k in keys}
         for k in keys:
             models[k].train()
         steps = {k: _train_step(models[k], opts[k], batch) for k in keys}
         extra = {k: models[k] for k in keys}
-        steps[("bertedu", "unpadded")] = _unpadded_train_step(
+        variants = {"unpadded": _unpadded_train_step(
             ours, opts[("bertedu", "sdpa")], batch,
-            lambda ids, mask, tt, labels: unpadded_forward(ours, ids, mask, tt, labels))
-        extra[("bertedu", "unpadded")] = ours
-        opts[("bertedu", "unpadded")] = opts[("bertedu", "sdpa")]
+            lambda ids, mask, tt, labels: unpadded_forward(ours, ids, mask, tt, labels,
+                                                           pad_logits=False))}
         if compile:
-            compiled = compile_model(ours)
-            steps[("bertedu", "sdpa+compile")] = _train_step(compiled, opts[("bertedu", "sdpa")],
-                                                             batch)
-            steps[("bertedu", "unpadded+compile")] = _unpadded_train_step(
-                ours, opts[("bertedu", "sdpa")], batch, compile_unpadded(ours))
-            for name in ("sdpa+compile", "unpadded+compile"):
-                extra[("bertedu", name)] = ours
-                opts[("bertedu", name)] = opts[("bertedu", "sdpa")]
+            if compiled is None:  # dynamic shapes: one compilation serves every batch shape
+                compiled = compile_model(ours, dynamic=True)
+                compiled_unpadded = compile_unpadded(ours, pad_logits=False)
+            variants["sdpa+compile"] = _train_step(compiled, opts[("bertedu", "sdpa")], batch)
+            variants["unpadded+compile"] = _unpadded_train_step(
+                ours, opts[("bertedu", "sdpa")], batch, compiled_unpadded)
+        for name, step in variants.items():
+            try:  # a failing optional path (e.g. no compiler toolchain) drops that row only
+                step()
+            except Exception as err:  # noqa: BLE001 - reported, and the other rows go on
+                print(f"varlen-train: bertedu {name} failed and is left out: "
+                      f"{type(err).__name__}: {err}", file=sys.stderr)
+                continue
+            steps[("bertedu", name)] = step
+            extra[("bertedu", name)] = ours
+            opts[("bertedu", name)] = opts[("bertedu", "sdpa")]
         emit("varlen-train", steps, batch, lengths, padding, extra_models=extra, opts=opts)
+
+
+def _check_unpadded(model, batch) -> None:
+    """The unpadded forward must match the padded one at the real tokens before it is timed."""
+    from .unpadded import unpadded_forward
+
+    dtype = str(next(model.parameters()).dtype).removeprefix("torch.")
+    atol, rtol = TOLERANCES[dtype]
+    real = batch["attention_mask"].bool()  # (B, T)
+    was_training = model.training
+    model.eval()
+    with torch.inference_mode():
+        ref = model.bert(input_ids=batch["input_ids"],
+                         attention_mask=batch["attention_mask"]).last_hidden_state
+        out = unpadded_forward(model.bert, batch["input_ids"], batch["attention_mask"])
+    model.train(was_training)
+    torch.testing.assert_close(out.last_hidden_state[real].float(), ref[real].float(),
+                               atol=atol, rtol=rtol,
+                               msg=lambda m: f"unpadded and padded forward differ: {m}")
+
+
+# ------------------------------------------------------------------------------- profile
+
+PROFILE_COLUMNS = ("date", "device", "device_name", "dtype", "torch_version", "model",
+                   "benchmark", "library", "implementation", "batch", "seq", "op", "calls",
+                   "self_ms", "share")
+
+
+def profile_grid(grid: str = "cpu-quick", dtype: str | None = None,
+                 compare_transformers: bool = False, top: int = 12, seed: int = 0,
+                 log: Callable[[str], None] | None = print) -> list[dict[str, Any]]:
+    """Where the time of one training step goes, operator by operator (``torch.profiler``).
+
+    Profiles one forward + backward + AdamW step at the grid's largest training point (batch x
+    sequence) for every implementation, after two warm-up steps. Each implementation gives its
+    ``top`` operators by self time on the device that runs the kernels (CUDA time on a GPU, CPU
+    time otherwise) and one ``(other)`` row with the rest; ``share`` is the fraction of the step's
+    total self time.
+    """
+    from torch.profiler import ProfilerActivity, profile
+
+    g = GRIDS[grid]
+    if not g.train:
+        raise ValueError(f"grid {grid!r} has no training points to profile")
+    if g.device == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"grid {grid!r} needs a CUDA GPU and torch.cuda.is_available() is False")
+    dtype = dtype or ("float16" if g.device == "cuda" else "float32")
+    torch_dtype = check_dtype(g.device, dtype)
+    device = torch.device(g.device)
+    config = BertConfig.preset(g.preset, **g.overrides)
+    models = build_models(config, device, torch_dtype, compare_transformers, seed)
+    B, T = max(g.train, key=lambda p: p[0] * p[1])
+    generator = torch.Generator().manual_seed(seed)
+    lengths = uniform_lengths(B, T, generator)
+    batch = _to(padded_batch(lengths, T, config.vocab_size, generator), device)
+    cuda = device.type == "cuda"
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
+    date = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    rows: list[dict[str, Any]] = []
+    for (library, impl), model in models.items():
+        model.train()
+        step = _train_step(model, make_optimizer(model), batch)
+        for _ in range(2):
+            step()
+        if cuda:
+            torch.cuda.synchronize(device)
+        with profile(activities=activities) as prof:
+            step()
+            if cuda:
+                torch.cuda.synchronize(device)
+        events = prof.key_averages()
+
+        def self_us(e) -> float:
+            if cuda:
+                return getattr(e, "self_device_time_total", getattr(e, "self_cuda_time_total", 0))
+            return e.self_cpu_time_total
+
+        events = sorted((e for e in events if self_us(e) > 0), key=self_us, reverse=True)
+        total = sum(self_us(e) for e in events)
+        base = {"date": date, "device": device.type, "device_name": _device_name(device),
+                "dtype": dtype, "torch_version": torch.__version__, "model": g.preset,
+                "benchmark": "train", "library": library, "implementation": impl,
+                "batch": B, "seq": T}
+        for e in events[:top]:
+            rows.append(dict(base, op=e.key, calls=e.count, self_ms=self_us(e) / 1e3,
+                             share=self_us(e) / total))
+        rest = events[top:]
+        rows.append(dict(base, op="(other)", calls=sum(e.count for e in rest),
+                         self_ms=sum(self_us(e) for e in rest) / 1e3,
+                         share=sum(self_us(e) for e in rest) / total))
+        if log:
+            log(f"profile {library} {impl}: {total / 1e3:.2f} ms of self time, top op "
+                f"{events[0].key} ({self_us(events[0]) / total:.0%})")
+    return rows
 
 
 # ------------------------------------------------------------------------------- reporting
 
 
-def write_csv(rows: list[dict[str, Any]], path: str | os.PathLike) -> Path:
-    """Write rows with the header :data:`COLUMNS` (parent folders are created)."""
+def write_csv(rows: list[dict[str, Any]], path: str | os.PathLike,
+              columns: tuple[str, ...] = COLUMNS) -> Path:
+    """Write rows with the header ``columns`` (default :data:`COLUMNS`; parent folders are
+    created)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS, extrasaction="raise")
+        writer = csv.DictWriter(f, fieldnames=columns, extrasaction="raise")
         writer.writeheader()
         for row in rows:
-            writer.writerow({c: row.get(c, "") for c in COLUMNS})
+            writer.writerow({c: row.get(c, "") for c in columns})
     return path
 
 
 def read_csv(path: str | os.PathLike) -> list[dict[str, Any]]:
     """Read a results CSV back, converting numeric and boolean columns."""
-    ints = {"threads", "batch", "seq", "real_tokens", "reps", "warmup"}
+    ints = {"threads", "batch", "seq", "real_tokens", "reps", "warmup", "calls"}
     rows = []
     with Path(path).open(newline="", encoding="utf-8") as f:
         for raw in csv.DictReader(f):
@@ -580,8 +700,8 @@ def cli(argv: list[str] | None = None) -> int:
     parser.add_argument("--grid", choices=tuple(GRIDS), default="cpu-quick",
                         help="which experiment: cpu-quick (tiny model, seconds, for CI), cpu "
                              "(mini model, minutes), gpu-train / gpu-infer (the seed's training "
-                             "or inference grid on bert-base), gpu (both plus the variable-length "
-                             "grid). Default: cpu-quick")
+                             "or inference grid on bert-base), gpu-varlen (variable-length "
+                             "training: padded vs unpadded), gpu (all three). Default: cpu-quick")
     parser.add_argument("--dtype", default=None,
                         help="float32 or bfloat16 on CPU (default float32); float16, bfloat16 or "
                              "float32 on CUDA (default float16, as the seed)")
@@ -600,7 +720,22 @@ def cli(argv: list[str] | None = None) -> int:
                         help="add torch.compile variants (padded SDPA and unpadded) to the "
                              "variable-length grid")
     parser.add_argument("--seed", type=int, default=0, help="seed of weights and inputs")
+    parser.add_argument("--profile", action="store_true",
+                        help="instead of timing the grid, profile one training step at its "
+                             "largest point operator by operator and write "
+                             "profile_<dtype>_<device>.csv")
     args = parser.parse_args(argv)
+    if args.profile:
+        try:
+            rows = profile_grid(args.grid, args.dtype, args.compare_transformers, seed=args.seed)
+        except ValueError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        out = Path(args.out)
+        name = "profile_" + default_csv_name([dict(rows[0], grid="x")]).split("_", 1)[1]
+        path = write_csv(rows, out if out.suffix == ".csv" else out / name, PROFILE_COLUMNS)
+        print(f"wrote {len(rows)} rows to {path}")
+        return 0
     try:
         rows = run_grid(args.grid, args.dtype, args.compare_transformers, args.reps,
                         args.threads, args.compile, args.seed)
@@ -615,9 +750,9 @@ def cli(argv: list[str] | None = None) -> int:
 
 
 __all__ = [
-    "COLUMNS", "GRIDS", "PEAK_TFLOPS", "TOLERANCES", "Grid", "TensorMemoryTracker", "cli",
-    "check_dtype", "lognormal_lengths", "matmul_params", "measure_peak_memory", "model_flops",
-    "padded_batch", "peak_flops", "read_csv", "run_grid", "spread", "sst2_lengths",
-    "summarize", "time_alternating", "uniform_lengths", "varlen_lengths", "write_csv",
-    "format_table",
+    "COLUMNS", "GRIDS", "PEAK_TFLOPS", "PROFILE_COLUMNS", "TOLERANCES", "Grid",
+    "TensorMemoryTracker", "check_dtype", "cli", "format_table", "lognormal_lengths",
+    "matmul_params", "measure_peak_memory", "model_flops", "padded_batch", "peak_flops",
+    "profile_grid", "read_csv", "run_grid", "spread", "sst2_lengths", "summarize",
+    "time_alternating", "make_optimizer", "uniform_lengths", "varlen_lengths", "write_csv",
 ]

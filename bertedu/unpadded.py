@@ -134,9 +134,13 @@ def varlen_attention(
         backend = "nested" if q.is_cuda else "loop"
     if backend == "nested":
         offsets = packed.cu_seqlens.to(q.device)  # (B + 1,)
+        # the length bounds are known on the host: passing them spares SDPA a device-to-host
+        # read of max(lengths) per call (three per layer)
+        bounds = {"min_seqlen": min(packed.lengths), "max_seqlen": max(packed.lengths)}
 
         def jagged(x: torch.Tensor) -> torch.Tensor:
-            nt = torch.nested.nested_tensor_from_jagged(x, offsets=offsets)  # (B, j, A, d)
+            nt = torch.nested.nested_tensor_from_jagged(x, offsets=offsets,
+                                                        **bounds)  # (B, j, A, d)
             return nt.transpose(1, 2)  # (B, A, j, d)
 
         with warnings.catch_warnings():  # the CPU math fallback warns that nested is a prototype
@@ -251,6 +255,7 @@ def unpadded_forward(
     token_type_ids: torch.Tensor | None = None,
     labels: torch.Tensor | None = None,
     attention: str = "auto",
+    pad_logits: bool = True,
 ) -> UnpaddedOutput:
     """The forward of a BertModel or BertForMaskedLM computed on real tokens only.
 
@@ -265,6 +270,10 @@ def unpadded_forward(
         token_type_ids: ``(B, T)`` segment ids.
         labels: ``(B, T)`` MLM targets, ``-100`` where no loss is taken (padding never counts).
         attention: ``"auto"``, ``"nested"`` or ``"loop"`` (see :func:`varlen_attention`).
+        pad_logits: scatter the MLM logits back to ``(B, T, V)`` (the default). With ``False``
+            ``logits`` stays the packed ``(N, V)`` matrix (real tokens in packed order): a
+            training step that needs only the loss then never allocates the ``B * T * V``
+            padded logits (2 GB for bert-base at batch 64 x 512 in float16).
     """
     bert, head = _split_model(model)
     if attention_mask is None:
@@ -280,7 +289,8 @@ def unpadded_forward(
     loss = None
     if labels is not None:
         loss = F.cross_entropy(logits.float(), unpad(labels, packed), ignore_index=-100)
-    return UnpaddedOutput(last_hidden_state, logits=pad(logits, packed), loss=loss)
+    return UnpaddedOutput(last_hidden_state, logits=pad(logits, packed) if pad_logits else logits,
+                          loss=loss)
 
 
 def compile_model(model: nn.Module, **compile_kwargs) -> nn.Module:
@@ -293,7 +303,8 @@ def compile_model(model: nn.Module, **compile_kwargs) -> nn.Module:
     return torch.compile(model, **compile_kwargs)
 
 
-def compile_unpadded(model: nn.Module, attention: str = "auto", **compile_kwargs):
+def compile_unpadded(model: nn.Module, attention: str = "auto", pad_logits: bool = True,
+                     **compile_kwargs):
     """A compiled ``(input_ids, attention_mask, token_type_ids=None, labels=None) -> output``.
 
     The number of real tokens changes from batch to batch, so shapes are marked dynamic unless
@@ -303,6 +314,6 @@ def compile_unpadded(model: nn.Module, attention: str = "auto", **compile_kwargs
 
     def forward(input_ids, attention_mask, token_type_ids=None, labels=None):
         return unpadded_forward(model, input_ids, attention_mask, token_type_ids, labels,
-                                attention)
+                                attention, pad_logits)
 
     return torch.compile(forward, **compile_kwargs)

@@ -4,8 +4,12 @@ Each test builds a transformers model with random weights, saves it, loads it in
 ``from_pretrained`` and compares every output (logits, loss, hidden states, attentions) in float32
 to 1e-5. Then bertedu saves it back and transformers must load that with no missing or unexpected
 keys and give the same outputs again.
+
+The tests run on the CPU; ``BERTEDU_TEST_DEVICE=cuda`` runs the same comparisons on a GPU (float32
+with TF32 off, so the tolerance stays 1e-5).
 """
 
+import os
 import warnings
 
 import pytest
@@ -23,6 +27,19 @@ HEADS = ["BertModel", "BertForPreTraining", "BertLMHeadModel", "BertForMaskedLM"
 TINY = dict(vocab_size=99, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
             intermediate_size=37, max_position_embeddings=64, type_vocab_size=2, num_labels=3)
 B, T = 3, 7
+DEVICE = torch.device(os.environ.get("BERTEDU_TEST_DEVICE", "cpu"))
+if DEVICE.type == "cuda":
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+
+
+def _dev(obj):
+    """Tensors, and the tensors inside dicts and tuples, moved to DEVICE."""
+    if isinstance(obj, dict):
+        return {k: _dev(v) for k, v in obj.items()}
+    if isinstance(obj, tuple):
+        return tuple(_dev(v) for v in obj)
+    return obj.to(DEVICE)
 
 
 def _ref_model(name, **overrides):
@@ -34,13 +51,13 @@ def _ref_model(name, **overrides):
     with torch.no_grad():  # random everything (LayerNorms and biases too)
         for p in model.parameters():
             p.normal_(0, 0.2)
-    return model.eval()
+    return model.to(DEVICE).eval()
 
 
 def _load_ours(name, path, impl):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a full checkpoint loads without any report
-        return getattr(bm, name).from_pretrained(path, attn_implementation=impl)
+        return getattr(bm, name).from_pretrained(path, attn_implementation=impl).to(DEVICE)
 
 
 def _inputs(name):
@@ -66,7 +83,7 @@ def _inputs(name):
         "BertForQuestionAnswering": dict(start_positions=torch.tensor([1, 9, 0]),
                                          end_positions=torch.tensor([3, 4, 20])),
     }
-    return inputs, labels.get(name, {})
+    return _dev(inputs), _dev(labels.get(name, {}))
 
 
 # transformers 4.57 gives every query the last position in the relative term whenever its cache
@@ -128,6 +145,7 @@ def test_head_parity_both_ways(name, kind, impl, tmp_path):
         warnings.simplefilter("ignore")
         back, info = getattr(transformers, name).from_pretrained(
             tmp_path / "ours", output_loading_info=True, attn_implementation="eager")
+    back = back.to(DEVICE)
     assert info["missing_keys"] == [] and info["unexpected_keys"] == []
     assert info["mismatched_keys"] == []
     with torch.no_grad():
@@ -143,7 +161,7 @@ def _decoder_inputs():
     enc = torch.randn(2, 5, 32, generator=g)
     enc_mask = torch.ones(2, 5, dtype=torch.long)
     enc_mask[0, 3:] = 0
-    return ids, mask, enc, enc_mask
+    return _dev((ids, mask, enc, enc_mask))
 
 
 @pytest.mark.parametrize("impl", IMPLS)
@@ -222,12 +240,12 @@ def test_generate_matches_transformers_greedy(kind, tmp_path):
 def test_base_checkpoint_into_every_head_and_back(tmp_path):
     ref = _ref_model("BertModel")
     ref.save_pretrained(tmp_path / "base")
-    ids = torch.randint(1, 99, (2, 6))
+    ids = torch.randint(1, 99, (2, 6)).to(DEVICE)
     for name in HEADS[1:]:
         extra = {"BertLMHeadModel": {"is_decoder": True},
                  "BertForQuestionAnswering": {"num_labels": 2}}.get(name, {})
         with pytest.warns(UserWarning, match="newly initialized") as record:
-            model = getattr(bm, name).from_pretrained(tmp_path / "base", **extra)
+            model = getattr(bm, name).from_pretrained(tmp_path / "base", **extra).to(DEVICE)
         # the reported keys are exactly the head's
         message = str(record[0].message)
         assert "bert.encoder" not in message and ("cls." in message or "classifier" in message
@@ -240,7 +258,7 @@ def test_base_checkpoint_into_every_head_and_back(tmp_path):
     task = _ref_model("BertForPreTraining")
     task.save_pretrained(tmp_path / "task")
     with pytest.warns(UserWarning, match="were not used") as record:
-        base = bm.BertModel.from_pretrained(tmp_path / "task")
+        base = bm.BertModel.from_pretrained(tmp_path / "task").to(DEVICE)
     assert "cls.predictions.bias" in str(record[0].message)
     with torch.no_grad():
         torch.testing.assert_close(base(ids).last_hidden_state,

@@ -1,6 +1,12 @@
-"""The unpadded forward equals the padded one at every real token (float32, CPU, 1e-5)."""
+"""The unpadded forward equals the padded one at every real token (float32, 1e-5).
+
+The tests run on the CPU; ``BERTEDU_TEST_DEVICE=cuda`` runs them on a GPU (where the ``nested``
+back end dispatches to the fused variable-length kernels).
+"""
 
 from __future__ import annotations
+
+import os
 
 import pytest
 import torch
@@ -18,6 +24,10 @@ from bertedu.unpadded import (
 )
 
 TOL = {"atol": 1e-5, "rtol": 1e-5}
+DEVICE = torch.device(os.environ.get("BERTEDU_TEST_DEVICE", "cpu"))
+if DEVICE.type == "cuda":  # float32 products in full precision, as on the CPU
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
 
 
 def tiny(**overrides) -> BertConfig:
@@ -34,14 +44,14 @@ def batch():
     token_type_ids = torch.randint(0, 2, (3, 9), generator=g)
     labels = torch.where(mask.bool() & (torch.rand(3, 9, generator=g) < 0.5), ids, -100)
     labels[:, 3] = ids[:, 3]  # a label in every row, on a real token
-    return ids, mask * 1, token_type_ids, labels
+    return tuple(t.to(DEVICE) for t in (ids, mask * 1, token_type_ids, labels))
 
 
 @pytest.mark.parametrize("attention", ["loop", "nested"])
 @pytest.mark.parametrize("impl", ["eager", "sdpa"])
 def test_masked_lm_matches_padded_forward(attention, impl):
     torch.manual_seed(0)
-    model = BertForMaskedLM(tiny(attn_implementation=impl)).eval()
+    model = BertForMaskedLM(tiny(attn_implementation=impl)).to(DEVICE).eval()
     ids, mask, tt, labels = batch()
     ref = model(input_ids=ids, attention_mask=mask, token_type_ids=tt, labels=labels)
     out = unpadded_forward(model, ids, mask, tt, labels, attention=attention)
@@ -53,7 +63,7 @@ def test_masked_lm_matches_padded_forward(attention, impl):
 
 def test_base_model_matches_padded_forward_with_pooler():
     torch.manual_seed(0)
-    model = BertModel(tiny()).eval()
+    model = BertModel(tiny()).to(DEVICE).eval()
     ids, mask, tt, _ = batch()
     ref = model(input_ids=ids, attention_mask=mask, token_type_ids=tt)
     out = unpadded_forward(model, ids, mask, tt)
@@ -66,7 +76,7 @@ def test_base_model_matches_padded_forward_with_pooler():
 def test_gradients_match_padded_training_step():
     torch.manual_seed(0)
     config = tiny(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
-    model = BertForMaskedLM(config).train()
+    model = BertForMaskedLM(config).to(DEVICE).train()
     ids, mask, tt, labels = batch()
     model(input_ids=ids, attention_mask=mask, token_type_ids=tt, labels=labels).loss.backward()
     ref = {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
@@ -79,11 +89,12 @@ def test_gradients_match_padded_training_step():
 
 def test_varlen_attention_equals_block_diagonal_mask():
     torch.manual_seed(0)
-    mask = torch.tensor([[1, 1, 1, 0], [1, 1, 1, 1], [1, 0, 0, 0]])
+    mask = torch.tensor([[1, 1, 1, 0], [1, 1, 1, 1], [1, 0, 0, 0]], device=DEVICE)
     packed = pack(mask)
     assert packed.lengths == [3, 4, 1] and packed.cu_seqlens.tolist() == [0, 3, 7, 8]
-    q, k, v = (torch.randn(8, 2, 4) for _ in range(3))  # (N, A, d)
-    seq_id = torch.repeat_interleave(torch.arange(3), torch.tensor(packed.lengths))  # (N,)
+    q, k, v = (torch.randn(8, 2, 4, device=DEVICE) for _ in range(3))  # (N, A, d)
+    seq_id = torch.repeat_interleave(torch.arange(3, device=DEVICE),
+                                     torch.tensor(packed.lengths, device=DEVICE))  # (N,)
     block = seq_id[:, None] == seq_id[None, :]  # (N, N) block-diagonal
     ref = F.scaled_dot_product_attention(q.transpose(0, 1), k.transpose(0, 1), v.transpose(0, 1),
                                          attn_mask=block).transpose(0, 1)  # (N, A, d)
@@ -128,9 +139,42 @@ def test_bad_inputs_raise():
 
 def test_compiled_unpadded_matches_eager_unpadded():
     torch.manual_seed(0)
-    model = BertForMaskedLM(tiny()).eval()
+    model = BertForMaskedLM(tiny()).to(DEVICE).eval()
     ids, mask, tt, labels = batch()
     forward = compile_unpadded(model, backend="eager")  # traces with dynamo, no code generation
     out = forward(ids, mask, tt, labels)
     ref = unpadded_forward(model, ids, mask, tt, labels)
     torch.testing.assert_close(out.logits, ref.logits, **TOL)
+
+
+def test_packed_logits_skip_the_padded_matrix():
+    torch.manual_seed(0)
+    model = BertForMaskedLM(tiny()).to(DEVICE).eval()
+    ids, mask, tt, labels = batch()
+    full = unpadded_forward(model, ids, mask, tt, labels)
+    packed = unpadded_forward(model, ids, mask, tt, labels, pad_logits=False)
+    real = mask.bool()
+    assert packed.logits.shape == (int(real.sum()), 99)  # (N, V)
+    torch.testing.assert_close(packed.logits, full.logits[real], **TOL)  # row-major = packed
+    torch.testing.assert_close(packed.loss, full.loss, **TOL)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_precision_training_step(dtype):
+    """On CUDA this is the path the benchmark times: nested tensors into the fused kernels."""
+    torch.manual_seed(0)
+    config = tiny(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    model = BertForMaskedLM(config).to(DEVICE, dtype).train()
+    ids, mask, tt, labels = batch()
+    ref = model(input_ids=ids, attention_mask=mask, token_type_ids=tt, labels=labels)
+    ref.loss.backward()
+    grads = {n: p.grad.float().clone() for n, p in model.named_parameters() if p.grad is not None}
+    model.zero_grad(set_to_none=True)
+    out = unpadded_forward(model, ids, mask, tt, labels)
+    out.loss.backward()
+    tol = {"atol": 2e-2, "rtol": 2e-2} if dtype == torch.float16 else {"atol": 1e-1, "rtol": 5e-2}
+    real = mask.bool()
+    torch.testing.assert_close(out.logits[real].float(), ref.logits[real].float(), **tol)
+    for name, grad in grads.items():
+        torch.testing.assert_close(dict(model.named_parameters())[name].grad.float(), grad, **tol,
+                                   msg=lambda m, name=name: f"{name}: {m}")

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Record chapter 12's GPU results on one CUDA machine, from the repository root:
+#
+#     results/run_gpu.sh            # writes into results/ (or into $OUT when that is set)
+#
+# Stages, most important first, each under its own time limit so that one slow stage cannot take
+# the others' results with it: the seed's training and inference grids in float16 (bertedu and
+# transformers, eager and SDPA), the variable-length grid with torch.compile, the model-parity
+# tests on the GPU, a per-kernel profile of one training step, and the bfloat16 grids.
+# Needs python3 with CUDA torch and transformers 4.x (a folder of wheels in .whl/ is installed
+# first when present); BERTEDU_DATA (default .devdata) may hold sst2/validation.jsonl.
+set -u
+OUT=${OUT:-results}
+PY=${PYTHON:-python3}
+REPS=${REPS:-30}
+mkdir -p "$OUT"
+LOG="$OUT/run_gpu.log"
+export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+export BERTEDU_DATA=${BERTEDU_DATA:-.devdata}
+if [ -d .whl ] && ls .whl/*.whl >/dev/null 2>&1; then
+    "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+        --target /tmp/site .whl/*.whl >>"$LOG" 2>&1 && export PYTHONPATH=/tmp/site
+fi
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+
+stage() {  # stage NAME SECONDS COMMAND...
+    local name=$1 limit=$2 start=$SECONDS
+    shift 2
+    echo "=== $name (limit ${limit}s)" | tee -a "$LOG"
+    timeout "$limit" "$@" >>"$LOG" 2>&1
+    echo "=== $name: exit $? after $((SECONDS - start))s" | tee -a "$LOG"
+}
+
+BENCH=("$PY" -m bertedu bench --compare-transformers --reps "$REPS" --out "$OUT/")
+
+stage environment 30 bash -c "nvidia-smi; $PY -c 'import sys, torch, transformers; \
+print(sys.version); print(torch.__version__, torch.version.cuda, transformers.__version__); \
+print(torch.cuda.get_device_name(0))'"
+stage train-float16 150 "${BENCH[@]}" --grid gpu-train --dtype float16
+stage infer-float16 60 "${BENCH[@]}" --grid gpu-infer --dtype float16
+stage varlen-float16-compile 180 "${BENCH[@]}" --grid gpu-varlen --dtype float16 --compile
+stage parity-cuda 90 env BERTEDU_TEST_DEVICE=cuda "$PY" -m pytest -q -n 4 \
+    tests/test_parity.py tests/test_unpadded.py
+stage profile-float16 60 "${BENCH[@]}" --grid gpu-train --dtype float16 --profile
+stage all-bfloat16 120 "${BENCH[@]}" --grid gpu --dtype bfloat16
+tail -n 60 "$LOG" | grep -E "^===|passed|failed|error" || true

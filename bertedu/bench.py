@@ -344,7 +344,10 @@ def _infer_step(model, batch) -> Callable[[], None]:
 
 def run_grid(grid: str = "cpu-quick", dtype: str | None = None, compare_transformers: bool = False,
              reps: int | None = None, threads: int | None = None, compile: bool = False,
-             seed: int = 0, log: Callable[[str], None] | None = print) -> list[dict[str, Any]]:
+             seed: int = 0, log: Callable[[str], None] | None = print,
+             compile_mode: str | None = None,
+             on_rows: Callable[[list[dict[str, Any]]], None] | None = None,
+             ) -> list[dict[str, Any]]:
     """Run one grid of :data:`GRIDS`; return one row (dict over :data:`COLUMNS`) per grid point
     and implementation.
 
@@ -358,6 +361,10 @@ def run_grid(grid: str = "cpu-quick", dtype: str | None = None, compare_transfor
         compile: add ``torch.compile``d variants to the variable-length grid.
         seed: seed of the weights and the inputs.
         log: progress printer (``None`` for silence).
+        compile_mode: ``torch.compile`` mode of the compiled variants (``None``: the default;
+            ``"reduce-overhead"`` replays CUDA graphs, which removes the per-kernel launch cost).
+        on_rows: called with all rows so far after every grid point (the CLI rewrites its CSV
+            there, so an interrupted run keeps what it measured).
     """
     if grid not in GRIDS:
         raise ValueError(f"unknown grid {grid!r}; expected one of {tuple(GRIDS)}")
@@ -425,6 +432,8 @@ def run_grid(grid: str = "cpu-quick", dtype: str | None = None, compare_transfor
             rows.append(row)
             log(f"{kind:<12} {library:<12} {impl:<17} B={len(lengths):<4} "
                 f"T={row['seq']:<4} {1e3 * row['time_median_s']:9.2f} ms  {mem:9.1f} MiB")
+        if on_rows is not None:
+            on_rows(rows)
 
     for B, T in g.train:
         lengths = uniform_lengths(B, T, generator)
@@ -444,11 +453,12 @@ def run_grid(grid: str = "cpu-quick", dtype: str | None = None, compare_transfor
         emit("infer", steps, batch, lengths, "uniform[T/2,T] right-padded to T")
 
     if g.varlen:
-        _run_varlen(g, config, models, device, generator, compile, emit)
+        _run_varlen(g, config, models, device, generator, compile, emit, compile_mode)
     return rows
 
 
-def _run_varlen(g: Grid, config, models, device, generator, compile: bool, emit) -> None:
+def _run_varlen(g: Grid, config, models, device, generator, compile: bool, emit,
+                compile_mode: str | None = None) -> None:
     """Training on variable-length batches: padded SDPA (to the longest) vs unpadded."""
     from .unpadded import compile_model, compile_unpadded, unpadded_forward
 
@@ -474,10 +484,11 @@ def _run_varlen(g: Grid, config, models, device, generator, compile: bool, emit)
                                                            pad_logits=False))}
         if compile:
             if compiled is None:  # dynamic shapes: one compilation serves every batch shape
-                compiled = compile_model(ours, dynamic=True)
-                compiled_unpadded = compile_unpadded(ours, pad_logits=False)
-            variants["sdpa+compile"] = _train_step(compiled, opts[("bertedu", "sdpa")], batch)
-            variants["unpadded+compile"] = _unpadded_train_step(
+                compiled = compile_model(ours, dynamic=True, mode=compile_mode)
+                compiled_unpadded = compile_unpadded(ours, pad_logits=False, mode=compile_mode)
+            suffix = "+compile" if compile_mode is None else f"+compile({compile_mode})"
+            variants["sdpa" + suffix] = _train_step(compiled, opts[("bertedu", "sdpa")], batch)
+            variants["unpadded" + suffix] = _unpadded_train_step(
                 ours, opts[("bertedu", "sdpa")], batch, compiled_unpadded)
         for name, step in variants.items():
             try:  # a failing optional path (e.g. no compiler toolchain) drops that row only
@@ -719,6 +730,9 @@ def cli(argv: list[str] | None = None) -> int:
     parser.add_argument("--compile", action="store_true",
                         help="add torch.compile variants (padded SDPA and unpadded) to the "
                              "variable-length grid")
+    parser.add_argument("--compile-mode", default=None,
+                        help="torch.compile mode for --compile (default: torch's default; e.g. "
+                             "reduce-overhead for CUDA graphs)")
     parser.add_argument("--seed", type=int, default=0, help="seed of weights and inputs")
     parser.add_argument("--profile", action="store_true",
                         help="instead of timing the grid, profile one training step at its "
@@ -736,15 +750,23 @@ def cli(argv: list[str] | None = None) -> int:
         path = write_csv(rows, out if out.suffix == ".csv" else out / name, PROFILE_COLUMNS)
         print(f"wrote {len(rows)} rows to {path}")
         return 0
+    out = Path(args.out)
+
+    def destination(rows: list[dict[str, Any]]) -> Path:
+        name = default_csv_name(rows)
+        if args.compile_mode:
+            name = name.replace(".csv", f"_{args.compile_mode}.csv")
+        return out if out.suffix == ".csv" else out / name
+
     try:
         rows = run_grid(args.grid, args.dtype, args.compare_transformers, args.reps,
-                        args.threads, args.compile, args.seed)
+                        args.threads, args.compile, args.seed, compile_mode=args.compile_mode,
+                        on_rows=lambda rows: write_csv(rows, destination(rows)))
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(format_table(rows))
-    out = Path(args.out)
-    path = write_csv(rows, out if out.suffix == ".csv" else out / default_csv_name(rows))
+    path = write_csv(rows, destination(rows))
     print(f"\nwrote {len(rows)} rows to {path}")
     return 0
 

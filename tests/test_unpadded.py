@@ -123,7 +123,7 @@ def test_unsupported_features_raise(feature, overrides):
 
 
 def test_bad_inputs_raise():
-    model = BertModel(tiny()).eval()
+    model = BertModel(tiny()).to(DEVICE).eval()
     ids, mask, _, _ = batch()
     with pytest.raises(ValueError, match="no real token"):
         pack(torch.tensor([[1, 1], [0, 0]]))
@@ -133,6 +133,9 @@ def test_bad_inputs_raise():
         pack(torch.ones(3))
     with pytest.raises(ValueError, match="backend"):
         unpadded_forward(model, ids, mask, attention="flash")
+    if DEVICE.type == "cpu":
+        with pytest.raises(ValueError, match="'flash' needs CUDA"):
+            unpadded_forward(model, ids, mask, attention="flash")
     with pytest.raises(TypeError, match="BertModel or BertForMaskedLM"):
         unpadded_forward(torch.nn.Linear(2, 2), ids, mask)
 
@@ -161,7 +164,7 @@ def test_packed_logits_skip_the_padded_matrix():
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
 def test_half_precision_training_step(dtype):
-    """On CUDA this is the path the benchmark times: nested tensors into the fused kernels."""
+    """On CUDA this is the path the benchmark times: the variable-length flash kernel."""
     torch.manual_seed(0)
     config = tiny(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
     model = BertForMaskedLM(config).to(DEVICE, dtype).train()

@@ -536,9 +536,10 @@ def profile_grid(grid: str = "cpu-quick", dtype: str | None = None,
 
     Profiles one forward + backward + AdamW step at the grid's largest training point (batch x
     sequence) for every implementation, after two warm-up steps. Each implementation gives its
-    ``top`` operators by self time on the device that runs the kernels (CUDA time on a GPU, CPU
-    time otherwise) and one ``(other)`` row with the rest; ``share`` is the fraction of the step's
-    total self time.
+    ``top`` entries by self time and one ``(other)`` row with the rest: on a GPU the CUDA kernels
+    (their names say which library and algorithm ran: cuBLAS/CUTLASS products, the flash,
+    memory-efficient or cuDNN attention kernels), on a CPU the ATen operators by CPU time;
+    ``share`` is the fraction of the step's total.
     """
     from torch.profiler import ProfilerActivity, profile
 
@@ -578,6 +579,8 @@ def profile_grid(grid: str = "cpu-quick", dtype: str | None = None,
                 return getattr(e, "self_device_time_total", getattr(e, "self_cuda_time_total", 0))
             return e.self_cpu_time_total
 
+        if cuda:  # kernels only: an operator's device time repeats that of its kernels
+            events = [e for e in events if e.device_type == torch.autograd.DeviceType.CUDA]
         events = sorted((e for e in events if self_us(e) > 0), key=self_us, reverse=True)
         total = sum(self_us(e) for e in events)
         base = {"date": date, "device": device.type, "device_name": _device_name(device),
@@ -754,8 +757,8 @@ def cli(argv: list[str] | None = None) -> int:
 
     def destination(rows: list[dict[str, Any]]) -> Path:
         name = default_csv_name(rows)
-        if args.compile_mode:
-            name = name.replace(".csv", f"_{args.compile_mode}.csv")
+        if args.compile:  # a compiled run never overwrites the plain run's file
+            name = name.replace(".csv", f"_compile-{args.compile_mode or 'default'}.csv")
         return out if out.suffix == ".csv" else out / name
 
     try:

@@ -130,3 +130,42 @@ def test_lengths_helpers(tmp_path):
     assert batch["attention_mask"].sum(1).tolist() == [3, 5]
     assert (batch["input_ids"][batch["attention_mask"] == 0] == 0).all()
     assert ((batch["labels"] == -100) | (batch["attention_mask"] == 1)).all()
+
+
+RESULTS = __import__("pathlib").Path(__file__).resolve().parents[1] / "results"
+RECORDED = sorted(p for p in RESULTS.glob("*.csv") if not p.name.startswith("profile_"))
+
+
+@pytest.mark.parametrize("path", RECORDED, ids=lambda p: p.name)
+def test_recorded_results_are_well_formed(path):
+    """The committed CSVs (chapter 12 plots them): schema, agreement, consistent numbers."""
+    assert tuple(path.read_text().splitlines()[0].split(",")) == bench.COLUMNS
+    rows = bench.read_csv(path)
+    assert rows
+    for r in rows:
+        assert r["eager_sdpa_agree"] is True
+        assert r["transformers_agree"] in (True, "")
+        assert 0 < r["time_min_s"] <= r["time_q1_s"] <= r["time_median_s"]
+        assert r["time_median_s"] <= r["time_q3_s"] <= r["time_max_s"]
+        assert r["tokens_per_s"] == pytest.approx(r["real_tokens"] / r["time_median_s"])
+        assert 0 < r["real_tokens"] <= r["batch"] * r["seq"] and r["peak_mem_mb"] > 0
+        if r["device"] == "cuda":
+            assert r["mem_method"] == "cuda.max_memory_allocated" and 0 < r["mfu"] < 1
+            assert r["dtype"] in bench.CUDA_DTYPES
+        else:
+            assert r["mfu"] == "" and r["dtype"] in bench.CPU_DTYPES
+    # one model per library and implementation at every grid point, nothing measured twice
+    keys = [(r["benchmark"], r["library"], r["implementation"], r["batch"], r["seq"])
+            for r in rows]
+    assert len(keys) == len(set(keys))
+
+
+def test_recorded_profile_is_well_formed():
+    profiles = sorted(RESULTS.glob("profile_*.csv"))
+    assert profiles, "results/ holds the GPU profile of chapter 12"
+    for path in profiles:
+        assert tuple(path.read_text().splitlines()[0].split(",")) == bench.PROFILE_COLUMNS
+        rows = bench.read_csv(path)
+        for impl in {(r["library"], r["implementation"]) for r in rows}:
+            shares = [r["share"] for r in rows if (r["library"], r["implementation"]) == impl]
+            assert sum(shares) == pytest.approx(1.0) and all(s >= 0 for s in shares)

@@ -1,0 +1,82 @@
+"""``python -m bertedu bench``: run a grid (or a profile), print a table, write the CSV."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from .profiling import PROFILE_COLUMNS, profile_grid
+from .report import default_csv_name, format_table, write_csv
+from .runner import run_grid
+from .workload import GRIDS
+
+
+def cli(argv: list[str] | None = None) -> int:
+    """``python -m bertedu bench``: run a grid, print a table, write the CSV."""
+    parser = argparse.ArgumentParser(
+        prog="python -m bertedu bench",
+        description="Time eager vs SDPA attention (and bertedu vs transformers, padded vs "
+                    "unpadded) on random-weight BERT models and write the results as CSV.")
+    parser.add_argument("--grid", choices=tuple(GRIDS), default="cpu-quick",
+                        help="which experiment: cpu-quick (tiny model, seconds, for CI), cpu "
+                             "(mini model, minutes), gpu-train / gpu-infer (the seed's training "
+                             "or inference grid on bert-base), gpu-varlen (variable-length "
+                             "training: padded vs unpadded), gpu (all three). Default: cpu-quick")
+    parser.add_argument("--dtype", default=None,
+                        help="float32 or bfloat16 on CPU (default float32); float16, bfloat16 or "
+                             "float32 on CUDA (default float16, as the seed)")
+    parser.add_argument("--out", default="results/",
+                        help="CSV destination: a folder (the file is named "
+                             "<grid>_<dtype>_<device>.csv) or a path ending in .csv. "
+                             "Default: results/")
+    parser.add_argument("--compare-transformers", action="store_true",
+                        help="also time transformers' eager and SDPA BertForMaskedLM loaded from "
+                             "the same weights (needs transformers installed)")
+    parser.add_argument("--reps", type=int, default=None,
+                        help="timed repetitions per implementation (default: the grid's)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="CPU threads for torch (default: torch's current setting)")
+    parser.add_argument("--compile", action="store_true",
+                        help="add torch.compile variants (padded SDPA and unpadded) to the "
+                             "variable-length grid")
+    parser.add_argument("--compile-mode", default=None,
+                        help="torch.compile mode for --compile (default: torch's default; e.g. "
+                             "reduce-overhead for CUDA graphs)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of weights and inputs")
+    parser.add_argument("--profile", action="store_true",
+                        help="instead of timing the grid, profile one training step at its "
+                             "largest point operator by operator and write "
+                             "profile_<dtype>_<device>.csv")
+    args = parser.parse_args(argv)
+    if args.profile:
+        try:
+            rows = profile_grid(args.grid, args.dtype, args.compare_transformers, seed=args.seed)
+        except ValueError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        out = Path(args.out)
+        name = "profile_" + default_csv_name([dict(rows[0], grid="x")]).split("_", 1)[1]
+        path = write_csv(rows, out if out.suffix == ".csv" else out / name, PROFILE_COLUMNS)
+        print(f"wrote {len(rows)} rows to {path}")
+        return 0
+    out = Path(args.out)
+
+    def destination(rows: list[dict[str, Any]]) -> Path:
+        name = default_csv_name(rows)
+        if args.compile:  # a compiled run never overwrites the plain run's file
+            name = name.replace(".csv", f"_compile-{args.compile_mode or 'default'}.csv")
+        return out if out.suffix == ".csv" else out / name
+
+    try:
+        rows = run_grid(args.grid, args.dtype, args.compare_transformers, args.reps,
+                        args.threads, args.compile, args.seed, compile_mode=args.compile_mode,
+                        on_rows=lambda rows: write_csv(rows, destination(rows)))
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(format_table(rows))
+    path = write_csv(rows, destination(rows))
+    print(f"\nwrote {len(rows)} rows to {path}")
+    return 0

@@ -24,11 +24,12 @@ A batch is a rectangle ``(B, T)``, so examples of different lengths need two ope
   scores of those keys, so they get the weight ``exp(-inf) = 0`` in the softmax (the masking
   of Vaswani et al., 2017, Section 3.2.3).
 
-``resolve_strategies`` turns the user's ``padding``/``truncation``/``max_length`` into one of
-those strategies with the rules of ``transformers``; ``EncodingMixin`` holds the special-token
-layout, truncation, padding and batching that ``BertTokenizer`` (pure Python) uses and
-``BertTokenizerFast`` (whose Rust backend pads and truncates by itself) shares in part; the
-result is a ``BatchEncoding``.
+``resolve_strategies`` (in ``bertedu.truncation``, with the truncation itself) turns the
+user's ``padding``/``truncation``/``max_length`` into one of those strategies with the rules of
+``transformers``; ``EncodingMixin`` (here) holds the special-token layout, truncation, padding
+and batching that ``BertTokenizer`` (pure Python) uses and ``BertTokenizerFast`` (whose Rust
+backend pads and truncates by itself) shares in part; the result is a ``BatchEncoding`` (in
+``bertedu.batch_encoding``). Every one of these names can be imported from this module.
 
 References:
     Devlin et al., 2019, "BERT: Pre-training of Deep Bidirectional Transformers for Language
@@ -43,144 +44,11 @@ from typing import Any
 
 import torch
 
-PADDING_STRATEGIES = ("longest", "max_length", "do_not_pad")
-TRUNCATION_STRATEGIES = ("longest_first", "only_first", "only_second", "do_not_truncate")
-
-
-# --- the output container -------------------------------------------------------------------------
-
-
-class BatchEncoding(dict):
-    """The tokenizer's output: a dict (``input_ids``, ``token_type_ids``, ``attention_mask``,
-    ...) that also allows attribute access (``enc.input_ids``) and ``enc.to(device)``.
-
-    The fast tokenizer also keeps the ``tokenizers`` ``Encoding`` objects, which know which word
-    and which character span each token came from (``word_ids``, ``tokens``).
-    """
-
-    def __init__(self, data: dict | None = None, encodings: list | None = None):
-        super().__init__(data or {})
-        self.encodings = encodings
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(f"BatchEncoding has no field {name!r}") from None
-
-    def __getstate__(self) -> dict:
-        return {"data": dict(self), "encodings": self.encodings}
-
-    def __setstate__(self, state: dict) -> None:
-        self.update(state["data"])
-        self.encodings = state["encodings"]
-
-    def to(self, device: str | torch.device) -> BatchEncoding:
-        """Move every tensor field to ``device`` (in place; returns ``self``)."""
-        for key, value in self.items():
-            if isinstance(value, torch.Tensor):
-                self[key] = value.to(device)
-        return self
-
-    def _encoding(self, batch_index: int):
-        if self.encodings is None:
-            raise ValueError("word_ids()/tokens() need the fast tokenizer (BertTokenizerFast)")
-        return self.encodings[batch_index]
-
-    def tokens(self, batch_index: int = 0) -> list[str]:
-        """The token strings of example ``batch_index`` (fast tokenizer only)."""
-        return self._encoding(batch_index).tokens
-
-    def word_ids(self, batch_index: int = 0) -> list[int | None]:
-        """Index of the word each token comes from, None for special tokens (fast only)."""
-        return self._encoding(batch_index).word_ids
-
-    def sequence_ids(self, batch_index: int = 0) -> list[int | None]:
-        """0/1 for the segment of each token, None for special tokens (fast only)."""
-        return self._encoding(batch_index).sequence_ids
-
-
-def to_tensors(data: dict, return_tensors: str | None) -> dict:
-    """Turn list fields into ``torch.long`` tensors (``"pt"``); ragged batches are an error."""
-    if return_tensors is None:
-        return data
-    if return_tensors != "pt":
-        raise ValueError(f"return_tensors must be None or 'pt', got {return_tensors!r}")
-    out = {}
-    for key, value in data.items():
-        if value and isinstance(value[0], list) and len({len(v) for v in value}) > 1:
-            raise ValueError(
-                f"return_tensors='pt' needs equal lengths, but {key!r} is ragged "
-                f"(lengths {sorted({len(v) for v in value})}); pass padding=True or "
-                "padding='max_length' (and truncation=True for long texts)"
-            )
-        if key == "offset_mapping":
-            out[key] = torch.tensor(value, dtype=torch.long).reshape(len(value), -1, 2)
-        else:
-            out[key] = torch.tensor(value, dtype=torch.long)
-    return out
-
-
-def resolve_strategies(
-    padding: bool | str,
-    truncation: bool | str | None,
-    max_length: int | None,
-    model_max_length: int,
-    pad_to_multiple_of: int | None = None,
-) -> tuple[str, str, int | None]:
-    """Map the user's ``padding``/``truncation``/``max_length`` to (padding, truncation, length).
-
-    The rules of transformers: ``max_length`` alone (no padding, truncation unset) turns on
-    ``longest_first``; ``True`` means ``longest`` / ``longest_first``; a missing ``max_length``
-    falls back to ``model_max_length`` when padding to max length or truncating.
-    """
-    if max_length is not None and padding is False and truncation is None:
-        truncation = "longest_first"
-    if padding is True:
-        padding = "longest"
-    elif padding is False:
-        padding = "do_not_pad"
-    if padding not in PADDING_STRATEGIES:
-        raise ValueError(
-            f"unknown padding strategy {padding!r}; use True/False or one of {PADDING_STRATEGIES}"
-        )
-    if truncation is True:
-        truncation = "longest_first"
-    elif truncation is None or truncation is False:
-        truncation = "do_not_truncate"
-    if truncation not in TRUNCATION_STRATEGIES:
-        raise ValueError(
-            f"unknown truncation strategy {truncation!r}; use True/False or one of "
-            f"{TRUNCATION_STRATEGIES}"
-        )
-    if max_length is None and (padding == "max_length" or truncation != "do_not_truncate"):
-        max_length = model_max_length
-    if max_length is not None and (not isinstance(max_length, int) or max_length < 0):
-        raise ValueError(f"max_length must be a non-negative int, got {max_length!r}")
-    if (
-        truncation != "do_not_truncate"
-        and padding != "do_not_pad"
-        and pad_to_multiple_of is not None
-        and max_length is not None
-        and max_length % pad_to_multiple_of != 0
-    ):
-        raise ValueError(
-            f"truncation length ({max_length}) is not a multiple of "
-            f"pad_to_multiple_of ({pad_to_multiple_of})"
-        )
-    return padding, truncation, max_length
-
-
-def finish_batch(
-    data: dict[str, list], batched: bool, return_tensors: str | None, encodings: list | None = None
-) -> BatchEncoding:
-    """Wrap the columns ``data`` (one list per field, one row per example) as the output.
-
-    A single text without ``return_tensors`` gives plain lists; with ``"pt"`` it is ``(1, T)``.
-    """
-    if not batched and return_tensors is None:
-        data = {k: v[0] for k, v in data.items()}
-    return BatchEncoding(to_tensors(data, return_tensors), encodings=encodings)
+from .batch_encoding import BatchEncoding, finish_batch
+from .batch_encoding import to_tensors as to_tensors
+from .truncation import PADDING_STRATEGIES as PADDING_STRATEGIES
+from .truncation import TRUNCATION_STRATEGIES as TRUNCATION_STRATEGIES
+from .truncation import resolve_strategies, truncate_sequences
 
 
 def batch_of_pairs(
@@ -267,42 +135,7 @@ class EncodingMixin:
         first = [0] * (len(token_ids_0) + 2)
         return first if token_ids_1 is None else first + [1] * (len(token_ids_1) + 1)
 
-    @staticmethod
-    def truncate_sequences(
-        ids: list[int], pair_ids: list[int] | None, num_tokens_to_remove: int, strategy: str
-    ) -> tuple[list[int], list[int] | None]:
-        """Remove ``num_tokens_to_remove`` ids from the right, as ``strategy`` says.
-
-        ``longest_first`` on a pair first shortens the longer sequence down to the length of
-        the other, then shares the rest (the second sequence loses the odd token).
-        """
-        n = num_tokens_to_remove
-        if n <= 0:
-            return ids, pair_ids
-        if strategy == "only_first" or (strategy == "longest_first" and pair_ids is None):
-            if len(ids) <= n:
-                raise ValueError(
-                    f"cannot truncate: {n} tokens must go but the first sequence has only "
-                    f"{len(ids)}; raise max_length or use another truncation strategy"
-                )
-            return ids[:-n], pair_ids
-        if strategy == "only_second":
-            if pair_ids is None:
-                raise ValueError("truncation='only_second' needs a pair of sequences")
-            if len(pair_ids) <= n:
-                raise ValueError(
-                    f"cannot truncate: {n} tokens must go but the second sequence has only "
-                    f"{len(pair_ids)}; raise max_length or use another truncation strategy"
-                )
-            return ids, pair_ids[:-n]
-        # longest_first on a pair
-        first_remove = min(abs(len(pair_ids) - len(ids)), n)
-        shared = n - first_remove
-        if len(ids) > len(pair_ids):
-            cut_a, cut_b = first_remove + shared // 2, shared - shared // 2
-        else:
-            cut_a, cut_b = shared // 2, first_remove + shared - shared // 2
-        return ids[: len(ids) - cut_a], pair_ids[: len(pair_ids) - cut_b]
+    truncate_sequences = staticmethod(truncate_sequences)
 
     def _check_room(
         self, pair: bool, add_special_tokens: bool, truncation: str, max_length: int | None

@@ -14,9 +14,12 @@ BertForNextSentencePrediction      pooled [CLS]                        CE over 2
 =================================  ==================================  =========================
 
 The fine-tuning models (sequence and token classification, multiple choice, question answering)
-live in :mod:`bertedu.task_models` and the output dataclasses in :mod:`bertedu.outputs`. Labels
-equal to -100 are ignored by every cross-entropy. Names (classes, arguments, output fields,
-state-dict keys) are those of Hugging Face ``transformers``.
+live in :mod:`bertedu.task_models`, the output dataclasses in :mod:`bertedu.outputs`, the shared
+base class ``BertPreTrainedModel`` (initialisation, weight tying, checkpoint I/O) in
+:mod:`bertedu.model_base` and the decoding loop behind ``BertLMHeadModel.generate`` in
+:mod:`bertedu.generation`; all of them stay importable from here. Labels equal to -100 are ignored
+by every cross-entropy. Names (classes, arguments, output fields, state-dict keys) are those of
+Hugging Face ``transformers``.
 
 References:
     Devlin et al. (2018), BERT, section 3 (pretraining: masked LM and next sentence prediction).
@@ -24,130 +27,35 @@ References:
 
 from __future__ import annotations
 
-import os
 import warnings
-from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import pretrained
 from .attention import extended_attention_mask
 from .config import BertConfig
 from .embeddings import BertEmbeddings
 from .encoder import BertEncoder, BertPooler
-from .heads import BertLMPredictionHead, BertOnlyMLMHead, BertOnlyNSPHead, BertPreTrainingHeads
+from .generation import GenerationMixin
+from .heads import BertOnlyMLMHead, BertOnlyNSPHead, BertPreTrainingHeads
+from .model_base import (
+    BertPreTrainedModel,
+    _base_inputs,
+    _classifier_dropout,  # noqa: F401  (re-exported: task_models imports it from here)
+    _finish,
+    _flag,
+)
 from .outputs import (
     BaseModelOutputWithPoolingAndCrossAttentions,
     BertForPreTrainingOutput,
     CausalLMOutputWithCrossAttentions,
     MaskedLMOutput,
-    ModelOutput,
     NextSentencePredictorOutput,
 )
 
 Tensor = torch.Tensor
 OptTensor = torch.Tensor | None
-
-
-# ---------------------------------------------------------------------------------- base class
-class BertPreTrainedModel(nn.Module):
-    """Weight initialisation, weight tying and checkpoint I/O shared by every BERT model."""
-
-    config_class = BertConfig
-    base_model_prefix = "bert"
-    supports_gradient_checkpointing = True
-    # parameters that are copies of others and therefore not required in a checkpoint
-    _tied_weights_keys: list[str] = []
-
-    def __init__(self, config: BertConfig) -> None:
-        super().__init__()
-        if not isinstance(config, BertConfig):
-            raise TypeError(
-                f"{type(self).__name__} expects a bertedu BertConfig, got {type(config).__name__}"
-            )
-        self.config = config
-
-    def post_init(self) -> None:
-        """Initialise every weight, then tie the output embeddings to the input ones."""
-        self.apply(self._init_weights)
-        self.tie_weights()
-
-    def _init_weights(self, module: nn.Module) -> None:
-        """N(0, initializer_range) for Linear and Embedding weights, zero biases, LayerNorm 1/0."""
-        std = self.config.initializer_range
-        with torch.no_grad():
-            if isinstance(module, nn.Linear):
-                module.weight.normal_(0.0, std)
-                if module.bias is not None:
-                    module.bias.zero_()
-            elif isinstance(module, nn.Embedding):
-                module.weight.normal_(0.0, std)
-                if module.padding_idx is not None:
-                    module.weight[module.padding_idx].zero_()
-            elif isinstance(module, nn.LayerNorm):
-                module.weight.fill_(1.0)
-                module.bias.zero_()
-            elif isinstance(module, BertLMPredictionHead):
-                module.bias.zero_()
-
-    def get_input_embeddings(self) -> nn.Embedding:
-        base = getattr(self, self.base_model_prefix, self)
-        return base.embeddings.word_embeddings
-
-    def get_output_embeddings(self) -> nn.Linear | None:
-        cls = getattr(self, "cls", None)
-        predictions = getattr(cls, "predictions", None)
-        return predictions.decoder if predictions is not None else None
-
-    def tie_weights(self) -> None:
-        """Share the MLM decoder matrix with the word embeddings (one tensor, two names)."""
-        output = self.get_output_embeddings()
-        if output is None:
-            return
-        if self.config.tie_word_embeddings:
-            output.weight = self.get_input_embeddings().weight
-        self.cls.predictions._tie_weights()
-
-    def gradient_checkpointing_enable(self) -> None:
-        """Recompute each layer's activations in the backward pass (less memory, more time)."""
-        getattr(self, self.base_model_prefix, self).encoder.gradient_checkpointing = True
-
-    def gradient_checkpointing_disable(self) -> None:
-        getattr(self, self.base_model_prefix, self).encoder.gradient_checkpointing = False
-
-    def num_parameters(self, exclude_embeddings: bool = False) -> int:
-        """Number of distinct parameters (tied ones counted once)."""
-        params = {id(p): p for name, p in self.named_parameters()
-                  if not (exclude_embeddings and "embeddings" in name)}
-        return sum(p.numel() for p in params.values())
-
-    @property
-    def device(self) -> torch.device:
-        return next(self.parameters()).device
-
-    @property
-    def dtype(self) -> torch.dtype:
-        return next(self.parameters()).dtype
-
-    @classmethod
-    def from_pretrained(
-        cls, name_or_path: str | os.PathLike, attn_implementation: str | None = None,
-        **config_overrides: Any,
-    ):
-        """Load a transformers checkpoint (directory or Hub id); see ``bertedu.pretrained``."""
-        return pretrained.from_pretrained(
-            cls, name_or_path, attn_implementation=attn_implementation, **config_overrides
-        )
-
-    def save_pretrained(self, save_directory: str | os.PathLike) -> None:
-        """Write ``config.json`` + ``model.safetensors`` that transformers loads unchanged."""
-        pretrained.save_pretrained(self, save_directory)
-
-
-def _flag(value: bool | None, default: bool) -> bool:
-    return default if value is None else value
 
 
 # ---------------------------------------------------------------------------------- BertModel
@@ -246,27 +154,6 @@ class BertModel(BertPreTrainedModel):
         )
 
 
-def _base_inputs(
-    input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds,
-    output_attentions, output_hidden_states,
-) -> dict[str, Any]:
-    return dict(
-        input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
-        position_ids=position_ids, head_mask=head_mask, inputs_embeds=inputs_embeds,
-        output_attentions=output_attentions, output_hidden_states=output_hidden_states,
-        return_dict=True,
-    )
-
-
-def _finish(output: ModelOutput, return_dict: bool | None, config: BertConfig):
-    return output if _flag(return_dict, config.return_dict) else output.to_tuple()
-
-
-def _classifier_dropout(config: BertConfig) -> nn.Dropout:
-    p = config.classifier_dropout
-    return nn.Dropout(config.hidden_dropout_prob if p is None else p)
-
-
 # ---------------------------------------------------------------------------------- pretraining
 class BertForPreTraining(BertPreTrainedModel):
     """BertModel + MLM and NSP heads (``cls.predictions``, ``cls.seq_relationship``)."""
@@ -354,7 +241,7 @@ class BertForMaskedLM(BertPreTrainedModel):
                        return_dict, self.config)
 
 
-class BertLMHeadModel(BertPreTrainedModel):
+class BertLMHeadModel(BertPreTrainedModel, GenerationMixin):
     """A left-to-right language model: BertModel with ``is_decoder=True`` + the MLM head."""
 
     _tied_weights_keys = ["cls.predictions.decoder.weight", "cls.predictions.decoder.bias"]
@@ -404,67 +291,6 @@ class BertLMHeadModel(BertPreTrainedModel):
         return _finish(CausalLMOutputWithCrossAttentions(
             loss, logits, out.past_key_values, out.hidden_states, out.attentions,
             out.cross_attentions), return_dict, self.config)
-
-    @torch.no_grad()
-    def generate(
-        self,
-        input_ids: Tensor,
-        max_new_tokens: int = 20,
-        do_sample: bool = False,
-        temperature: float = 1.0,
-        top_k: int | None = None,
-        eos_token_id: int | None = None,
-        attention_mask: OptTensor = None,
-        encoder_hidden_states: OptTensor = None,
-        encoder_attention_mask: OptTensor = None,
-        generator: torch.Generator | None = None,
-    ) -> Tensor:
-        """Extend ``input_ids`` (B, T) by up to ``max_new_tokens`` tokens; returns (B, T + n).
-
-        Greedy by default; ``do_sample=True`` samples from ``softmax(logits / temperature)``
-        restricted to the ``top_k`` best tokens. The prompt is encoded once, then each new token
-        is a one-token forward pass through the key/value cache. Sequences that produced
-        ``eos_token_id`` are padded with it; generation stops when all have.
-        """
-        if max_new_tokens < 0:
-            raise ValueError(f"max_new_tokens must be >= 0, got {max_new_tokens}")
-        if do_sample and temperature <= 0:
-            raise ValueError(f"temperature must be positive when sampling, got {temperature}")
-        limit = self.config.max_position_embeddings - input_ids.shape[1]
-        if max_new_tokens > limit:
-            raise ValueError(
-                f"{input_ids.shape[1]} prompt tokens + {max_new_tokens} new tokens exceed "
-                f"max_position_embeddings={self.config.max_position_embeddings}"
-            )
-        was_training = self.training
-        self.eval()
-        tokens, cache, step_input = input_ids, None, input_ids
-        done = torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
-        for _ in range(max_new_tokens):
-            out = self(step_input, attention_mask=attention_mask, past_key_values=cache,
-                       encoder_hidden_states=encoder_hidden_states,
-                       encoder_attention_mask=encoder_attention_mask, use_cache=True)
-            cache = out.past_key_values
-            logits = out.logits[:, -1].float()  # (B, V)
-            if do_sample:
-                logits = logits / temperature
-                if top_k is not None:
-                    kth = torch.topk(logits, min(top_k, logits.shape[-1])).values[:, -1:]
-                    logits = logits.masked_fill(logits < kth, float("-inf"))
-                next_token = torch.multinomial(logits.softmax(-1), 1, generator=generator)
-            else:
-                next_token = logits.argmax(dim=-1, keepdim=True)  # (B, 1)
-            if eos_token_id is not None:
-                next_token = next_token.masked_fill(done[:, None], eos_token_id)
-                done = done | (next_token[:, 0] == eos_token_id)
-            tokens = torch.cat([tokens, next_token], dim=1)  # (B, T + i)
-            step_input = next_token
-            if attention_mask is not None:
-                attention_mask = F.pad(attention_mask, (0, 1), value=1)
-            if eos_token_id is not None and bool(done.all()):
-                break
-        self.train(was_training)
-        return tokens
 
 
 # ---------------------------------------------------------------------------------- NSP

@@ -1,20 +1,14 @@
 """The pretraining loop: AdamW, warmup + linear decay, clipping, accumulation, AMP, exact resume.
 
-BERT minimises the sum of its two losses, ``L = L_MLM + L_NSP``, with AdamW: Adam whose weight
-decay is applied to the weights directly instead of being added to the gradient,
-
-$$ \\theta_t = \\theta_{t-1} - \\eta_t \\left( \\frac{\\hat m_t}{\\sqrt{\\hat v_t} + \\epsilon}
-   + \\lambda \\theta_{t-1} \\right) $$
-
-with no decay on biases and LayerNorm weights (shrinking a LayerNorm gain towards 0 is not a
-regulariser, it is damage). The learning rate rises linearly from 0 during ``warmup`` steps, then
-falls linearly to 0 at the last step: ``eta_t = eta * min(t / w, (T - t) / (T - w))``.
+BERT minimises the sum of its two losses, ``L = L_MLM + L_NSP``, with AdamW and a learning rate
+that warms up linearly, then decays linearly to 0 (the optimizer and its schedule, with the
+equations, are :mod:`bertedu.optimization`).
 
 Around that core: gradient clipping to a maximum global norm; gradient accumulation (``grad_accum``
 micro-batches summed before one optimizer step, so a large batch fits in small memory); mixed
 precision on GPU (``bf16`` autocast, or ``fp16`` autocast with a loss scaler that keeps small
 gradients from flushing to zero); a tqdm bar with loss and tokens/s; periodic evaluation (held-out
-MLM loss and accuracy, NSP accuracy); checkpoints.
+MLM loss and accuracy, NSP accuracy); checkpoints (:mod:`bertedu.checkpointing`).
 
 Exact resume. Everything random is a function of ``(seed, step)`` or is saved: the examples of
 micro-batch ``k`` are positions ``k*B ... k*B+B-1`` of a sample stream made of one seeded
@@ -24,33 +18,39 @@ scheduler and scaler states. A run stopped at step ``k`` and resumed in a new pr
 ends with the same weights, bit for bit on CPU, as a run that never stopped. Checkpoints hold only
 tensors and plain Python values, so ``torch.load(..., weights_only=True)`` reads them.
 
+The command line ``python -m bertedu pretrain`` is :mod:`bertedu.pretrain_cli`; its ``cli`` and
+``build_parser`` are also reachable from here.
+
 References:
     Devlin et al., 2019, "BERT", appendix A.2 (Adam, lr 1e-4, warmup 10k steps, linear decay,
-    weight decay 0.01). Loshchilov & Hutter, 2019, "Decoupled Weight Decay Regularization".
-    Micikevicius et al., 2018, "Mixed Precision Training" (loss scaling).
+    weight decay 0.01). Micikevicius et al., 2018, "Mixed Precision Training" (loss scaling).
     Liu et al., 2019, "RoBERTa", section 3.1 (large batches, longer training).
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import dataclasses
-import json
 import math
 import os
-import random
 import time
-from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .checkpointing import (  # noqa: F401  (_rng_state, _set_rng_state: re-exported)
+    _check_resumable,
+    _config_dict,
+    _rng_state,
+    _set_rng_state,
+    load_checkpoint,
+    save_checkpoint,
+)
 from .masking import DataCollatorForLanguageModeling
+from .optimization import linear_warmup_decay, make_optimizer, param_groups
 
 __all__ = [
     "PretrainingArguments",
@@ -62,7 +62,7 @@ __all__ = [
     "pretrain",
     "save_checkpoint",
     "load_checkpoint",
-    "cli",
+    "cli",  # noqa: F822  (from bertedu.pretrain_cli, through __getattr__ below)
 ]
 
 _MIX = 1_000_003  # mixes (seed, counter) pairs into distinct generator seeds
@@ -106,49 +106,6 @@ class PretrainingArguments:
             raise ValueError(f"precision must be fp32, bf16 or fp16, got {self.precision!r}")
         if self.precision == "fp16" and not str(self.device).startswith("cuda"):
             raise ValueError("precision='fp16' needs a CUDA device (use bf16 or fp32 on CPU)")
-
-
-# ----------------------------------------------------------------------- optimizer and schedule
-def param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
-    """Two AdamW groups: decayed weights, and biases + LayerNorm parameters without decay.
-
-    Tied parameters (the MLM decoder and the word embeddings) appear once.
-    """
-    decay, no_decay = [], []
-    for name, p in model.named_parameters():
-        if not p.requires_grad:
-            continue
-        if name.endswith("bias") or "LayerNorm" in name or "layer_norm" in name:
-            no_decay.append(p)
-        else:
-            decay.append(p)
-    return [
-        {"params": decay, "weight_decay": weight_decay},
-        {"params": no_decay, "weight_decay": 0.0},
-    ]
-
-
-def linear_warmup_decay(warmup: int, total: int) -> Callable[[int], float]:
-    """The LR multiplier at step ``t``: ``t/warmup`` while warming up, then linear to 0 at
-    ``total``."""
-
-    def factor(step: int) -> float:
-        if step < warmup:
-            return step / warmup
-        return max(0.0, (total - step) / max(1, total - warmup))
-
-    return factor
-
-
-def make_optimizer(
-    model: nn.Module, lr: float, weight_decay: float, warmup: int, total: int
-) -> tuple[torch.optim.AdamW, torch.optim.lr_scheduler.LambdaLR]:
-    """AdamW (betas 0.9/0.999, eps 1e-6 as in BERT) and its warmup + linear-decay scheduler."""
-    optimizer = torch.optim.AdamW(
-        param_groups(model, weight_decay), lr=lr, betas=(0.9, 0.999), eps=1e-6
-    )
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, linear_warmup_decay(warmup, total))
-    return optimizer, scheduler
 
 
 # ----------------------------------------------------------------------- data order
@@ -265,51 +222,6 @@ def evaluate(
     }
 
 
-# ----------------------------------------------------------------------- checkpoints
-def _rng_state() -> dict[str, Any]:
-    """Python, NumPy and torch RNG states as tensors and plain values (weights_only-safe)."""
-    version, internal, gauss = random.getstate()
-    name, keys, pos, has_gauss, cached = np.random.get_state()
-    return {
-        "python": {"version": version, "internal": list(internal), "gauss_next": gauss},
-        "numpy": {"name": name, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
-                  "has_gauss": int(has_gauss), "cached_gaussian": float(cached)},
-        "torch": torch.get_rng_state(),
-        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-    }
-
-
-def _set_rng_state(state: dict[str, Any]) -> None:
-    py = state["python"]
-    random.setstate((py["version"], tuple(py["internal"]), py["gauss_next"]))
-    npy = state["numpy"]
-    np.random.set_state((npy["name"], npy["keys"].numpy().astype(np.uint32), npy["pos"],
-                         npy["has_gauss"], npy["cached_gaussian"]))
-    torch.set_rng_state(state["torch"])
-    if state["cuda"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
-def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> Path:
-    """``torch.save`` a training state, atomically (written to a temporary file, then renamed)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
-    return path
-
-
-def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
-    """Read a checkpoint written by :func:`pretrain` with ``torch.load(weights_only=True)``."""
-    return torch.load(path, map_location=map_location, weights_only=True)
-
-
-def _config_dict(model: nn.Module) -> dict[str, Any]:
-    config = getattr(model, "config", None)
-    return json.loads(json.dumps(config.to_dict())) if config is not None else {}
-
-
 # ----------------------------------------------------------------------- the loop
 def pretrain(
     model: nn.Module,
@@ -343,20 +255,7 @@ def pretrain(
     start = 0
     if resume_from is not None:
         state = load_checkpoint(resume_from)
-        saved, current = state["config"], _config_dict(model)
-        if saved != current:
-            diff = sorted(k for k in set(saved) | set(current) if saved.get(k) != current.get(k))
-            details = ", ".join(f"{k}: {saved.get(k)!r} != {current.get(k)!r}" for k in diff)
-            raise ValueError(
-                f"checkpoint {os.fspath(resume_from)!r} was saved for a different model config "
-                f"(checkpoint vs model: {details})"
-            )
-        for key in ("seed", "batch_size", "grad_accum", "steps"):
-            if state["args"][key] != getattr(args, key):
-                raise ValueError(
-                    f"cannot resume exactly: checkpoint has {key}={state['args'][key]!r}, "
-                    f"this run has {key}={getattr(args, key)!r}"
-                )
+        _check_resumable(state, model, args, resume_from)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
@@ -432,124 +331,12 @@ def pretrain(
     return history
 
 
-# ----------------------------------------------------------------------- command line
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m bertedu pretrain",
-        description="Pretrain a BERT from scratch with masked LM + next-sentence prediction, "
-        "then write a transformers-compatible checkpoint (config.json, model.safetensors, "
-        "vocab.txt) to --out.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
-    a = p.add_argument
-    a("--config", default="tiny",
-      help="model size: a preset name (tiny, mini, small, medium, base, large) or a config.json "
-      "(its vocab_size is replaced by the size of the vocabulary used)")
-    a("--vocab-size", type=int, default=4000,
-      help="size of the WordPiece vocabulary trained on the corpus (ignored with --vocab)")
-    a("--vocab", default=None, help="use this existing vocab.txt instead of training one")
-    a("--corpus", nargs="+", default=None,
-      help="text files, one sentence per line, blank line between documents "
-      "(default: the embedded standard-library corpus)")
-    a("--out", required=True, help="output directory (model, vocab, history.json, checkpoints)")
-    a("--steps", type=int, default=1000, help="number of optimizer steps")
-    a("--batch-size", type=int, default=32, help="examples per micro-batch (forward pass)")
-    a("--seq-len", type=int, default=128, help="max_seq_length of the NSP sentence pairs")
-    a("--lr", type=float, default=5e-4, help="peak learning rate of AdamW")
-    a("--warmup", type=int, default=None,
-      help="linear warmup steps (default: 10%% of --steps), then linear decay to 0")
-    a("--weight-decay", type=float, default=0.01,
-      help="AdamW decoupled weight decay (never on biases and LayerNorm)")
-    a("--grad-accum", type=int, default=1,
-      help="micro-batches accumulated per optimizer step (effective batch = batch-size x this)")
-    a("--clip", type=float, default=1.0, help="max global gradient norm (0 disables clipping)")
-    a("--eval-every", type=int, default=0,
-      help="evaluate on held-out documents every N steps (0: only at the end)")
-    a("--save-every", type=int, default=0,
-      help="write a resumable checkpoint every N steps (0: only at the end)")
-    a("--stop-after", type=int, default=None,
-      help="stop this run after N steps in total and save a checkpoint (resume with --resume)")
-    a("--resume", default=None, help="checkpoint (.pt) to resume from, exactly")
-    a("--seed", type=int, default=0, help="seed of the data, masks, initialisation and dropout")
-    a("--precision", choices=["fp32", "bf16", "fp16"], default="fp32",
-      help="fp32, or mixed precision: bf16 autocast, fp16 autocast with loss scaling (CUDA)")
-    a("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda if available)")
-    a("--short-seq-prob", type=float, default=0.1,
-      help="probability of a shorter random target length for an NSP pair")
-    a("--dupe-factor", type=int, default=5,
-      help="passes over the corpus with different NSP split points and partners")
-    a("--whole-word-mask", action="store_true", help="mask whole words instead of WordPieces")
-    a("--held-out", type=float, default=0.05,
-      help="fraction of documents held out for evaluation")
-    a("--no-progress", action="store_true", help="hide the tqdm progress bar")
-    return p
+def __getattr__(name: str) -> Any:
+    """``cli`` and ``build_parser`` live in :mod:`bertedu.pretrain_cli`, which imports this
+    module; they are looked up here on first use (PEP 562), so ``bertedu.training.cli`` (what
+    ``python -m bertedu pretrain`` calls) keeps working without an import cycle."""
+    if name in {"cli", "build_parser"}:
+        from . import pretrain_cli
 
-
-def cli(argv: Sequence[str] | None = None) -> int:
-    """``python -m bertedu pretrain ...``: returns the exit code."""
-    from .config import PRESETS, BertConfig
-    from .corpus import default_corpus, load_text_corpus
-    from .modeling import BertForPreTraining
-    from .nsp import NspDataset
-    from .tokenization_fast import BertTokenizerFast, train_wordpiece_vocab
-
-    ns = build_parser().parse_args(argv)
-    out = Path(ns.out)
-    out.mkdir(parents=True, exist_ok=True)
-    device = ns.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    docs = load_text_corpus(ns.corpus) if ns.corpus else default_corpus()
-    rng = random.Random(ns.seed)
-    order = list(range(len(docs)))
-    rng.shuffle(order)
-    n_eval = int(round(len(docs) * ns.held_out)) if len(docs) >= 4 else 0
-    eval_docs = [docs[i] for i in order[:n_eval]]
-    train_docs = [docs[i] for i in order[n_eval:]]
-
-    vocab_file = ns.vocab
-    if vocab_file is None and ns.resume and (out / "vocab.txt").exists():
-        vocab_file = str(out / "vocab.txt")  # resume with the vocabulary of the first run
-    if vocab_file is None:
-        train_wordpiece_vocab([s for d in train_docs for s in d], vocab_size=ns.vocab_size,
-                              save_to=out / "vocab.txt")
-        vocab_file = str(out / "vocab.txt")
-    tokenizer = BertTokenizerFast(vocab_file)
-
-    if ns.config in PRESETS:
-        config = BertConfig.preset(ns.config, vocab_size=len(tokenizer))
-    else:
-        # the embedding table must match the vocabulary actually used
-        config = BertConfig.from_json_file(ns.config, vocab_size=len(tokenizer))
-    if ns.seq_len > config.max_position_embeddings:
-        raise ValueError(f"--seq-len {ns.seq_len} > max_position_embeddings "
-                         f"{config.max_position_embeddings}")
-    torch.manual_seed(ns.seed)
-    model = BertForPreTraining(config)
-    nsp_kwargs = {"max_seq_length": ns.seq_len, "short_seq_prob": ns.short_seq_prob}
-    train = NspDataset.from_corpus(train_docs, tokenizer, dupe_factor=ns.dupe_factor,
-                                   seed=ns.seed, **nsp_kwargs)
-    held = None
-    if len(eval_docs) >= 2 and any(len(d) >= 2 for d in eval_docs):
-        held = NspDataset.from_corpus(eval_docs, tokenizer, seed=ns.seed + 1, **nsp_kwargs)
-    args = PretrainingArguments(
-        steps=ns.steps, batch_size=ns.batch_size, grad_accum=ns.grad_accum, lr=ns.lr,
-        warmup=ns.warmup if ns.warmup is not None else ns.steps // 10,
-        weight_decay=ns.weight_decay, clip=ns.clip, eval_every=ns.eval_every,
-        save_every=ns.save_every, stop_after=ns.stop_after, seed=ns.seed,
-        precision=ns.precision, device=device, whole_word_mask=ns.whole_word_mask,
-        output_dir=str(out), progress=not ns.no_progress,
-    )
-    history = pretrain(model, tokenizer, train, args, eval_dataset=held, resume_from=ns.resume)
-    (out / "history.json").write_text(json.dumps(history, indent=1))
-    if history and history[-1]["step"] == ns.steps:
-        model.save_pretrained(out)
-        tokenizer.save_pretrained(out)
-        last = history[-1]
-        summary = f"step {last['step']}: loss {last['loss']:.4f}"
-        if "eval_mlm_accuracy" in last:
-            summary += f", held-out MLM accuracy {last['eval_mlm_accuracy']:.3f}"
-        print(f"{summary}; model written to {out}")
-    else:
-        step = history[-1]["step"] if history else 0
-        print(f"stopped at step {step}; resume with --resume "
-              f"{out / 'checkpoints' / f'step-{step:06d}.pt'}")
-    return 0
+        return getattr(pretrain_cli, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -169,3 +169,22 @@ def test_recorded_profile_is_well_formed():
         for impl in {(r["library"], r["implementation"]) for r in rows}:
             shares = [r["share"] for r in rows if (r["library"], r["implementation"]) == impl]
             assert sum(shares) == pytest.approx(1.0) and all(s >= 0 for s in shares)
+
+
+def test_csv_names_keep_compiled_runs_apart():
+    row = {"grid": "gpu-varlen", "dtype": "float16", "device_name": "NVIDIA H200"}
+    assert bench.default_csv_name([row]) == "gpu-varlen_float16_nvidia-h200.csv"
+    assert bench.default_csv_name([row], compile=True) == (
+        "gpu-varlen_float16_nvidia-h200_compile-default.csv")
+    assert bench.default_csv_name([row], True, "reduce-overhead") == (
+        "gpu-varlen_float16_nvidia-h200_compile-reduce-overhead.csv")
+
+
+def test_gpu_recording_script_is_valid_bash():
+    import subprocess
+
+    script = RESULTS / "run_gpu.sh"
+    subprocess.run(["bash", "-n", str(script)], check=True)
+    text = script.read_text()
+    for grid in ("gpu-train", "gpu-infer", "gpu-varlen", "--profile", "BERTEDU_TEST_DEVICE=cuda"):
+        assert grid in text

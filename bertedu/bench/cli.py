@@ -64,9 +64,7 @@ def cli(argv: list[str] | None = None) -> int:
     out = Path(args.out)
 
     def destination(rows: list[dict[str, Any]]) -> Path:
-        name = default_csv_name(rows)
-        if args.compile:  # a compiled run never overwrites the plain run's file
-            name = name.replace(".csv", f"_compile-{args.compile_mode or 'default'}.csv")
+        name = default_csv_name(rows, args.compile, args.compile_mode)
         return out if out.suffix == ".csv" else out / name
 
     try:

@@ -105,10 +105,16 @@ def format_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def default_csv_name(rows: list[dict[str, Any]]) -> str:
-    """``<grid>_<dtype>_<device slug>.csv`` for the rows of one run."""
+def default_csv_name(rows: list[dict[str, Any]], compile: bool = False,
+                     compile_mode: str | None = None) -> str:
+    """``<grid>_<dtype>_<device slug>.csv`` for the rows of one run.
+
+    A run with ``torch.compile`` variants gets ``_compile-<mode>`` before the suffix, so that it
+    never overwrites the plain run of the same grid.
+    """
     r = rows[0]
     slug = "".join(c if c.isalnum() else "-" for c in r["device_name"].lower()).strip("-")
     while "--" in slug:
         slug = slug.replace("--", "-")
-    return f"{r['grid']}_{r['dtype']}_{slug[:40]}.csv"
+    tag = f"_compile-{compile_mode or 'default'}" if compile else ""
+    return f"{r['grid']}_{r['dtype']}_{slug[:40]}{tag}.csv"

@@ -76,6 +76,24 @@ def _model_attention_inputs(config, seed: int):
     return hidden, mask
 
 
+def _model_seeded_case(module_cls, config, case: int):
+    """A seeded, randomised ``module_cls(config)`` in eval mode, its inputs and additive mask.
+
+    Returns ``(module, hidden (B, T, H), mask (B, T), additive (B, 1, T, T))``.
+    """
+    import torch
+
+    from bertedu.attention import extended_attention_mask
+
+    torch.manual_seed(case)
+    module = module_cls(config).eval()
+    _model_randomize(module)
+    hidden, mask = _model_attention_inputs(config, case)
+    batch, seq_len, _ = hidden.shape
+    additive = extended_attention_mask(mask, batch, seq_len, seq_len, hidden.dtype)
+    return module, hidden, mask, additive
+
+
 def check_attention(student_fn) -> bool:
     """Check ``student_fn(self_attn, hidden_states, attention_mask) -> (B, T, H)``.
 
@@ -87,16 +105,11 @@ def check_attention(student_fn) -> bool:
     """
     import torch
 
-    from bertedu.attention import BertSelfAttention, extended_attention_mask
+    from bertedu.attention import BertSelfAttention
 
     for case, overrides in enumerate([{}, dict(hidden_size=24, num_attention_heads=2)]):
         eager_config = _model_config(attn_implementation="eager", **overrides)
-        torch.manual_seed(case)
-        attn = BertSelfAttention(eager_config).eval()
-        _model_randomize(attn)
-        hidden, mask = _model_attention_inputs(eager_config, case)
-        batch, seq_len, _ = hidden.shape
-        additive = extended_attention_mask(mask, batch, seq_len, seq_len, hidden.dtype)
+        attn, hidden, mask, additive = _model_seeded_case(BertSelfAttention, eager_config, case)
         sdpa = BertSelfAttention(_model_config(attn_implementation="sdpa", **overrides)).eval()
         sdpa.load_state_dict(attn.state_dict())
         with torch.no_grad():
@@ -147,18 +160,12 @@ def check_layer(student_fn) -> bool:
     """
     import torch
 
-    from bertedu.attention import extended_attention_mask
     from bertedu.encoder import BertLayer
 
     for case, overrides in enumerate([{}, dict(hidden_size=24, num_attention_heads=3,
                                                intermediate_size=40, layer_norm_eps=1e-3)]):
         config = _model_config(**overrides)
-        torch.manual_seed(case)
-        layer = BertLayer(config).eval()
-        _model_randomize(layer)
-        hidden, mask = _model_attention_inputs(config, case)
-        batch, seq_len, _ = hidden.shape
-        additive = extended_attention_mask(mask, batch, seq_len, seq_len, hidden.dtype)
+        layer, hidden, mask, additive = _model_seeded_case(BertLayer, config, case)
         with torch.no_grad():
             expected = layer(hidden, additive)[0]  # (B, T, H)
             got = student_fn(layer, hidden, mask)

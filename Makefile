@@ -27,6 +27,7 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 
 lint: setup
 	$(BIN)/ruff check bertedu tests conftest.py
+	$(BIN)/lint-imports
 
 # Unit tests and every notebook (nbval), quick mode, two workers, one file per worker.
 test: setup lint

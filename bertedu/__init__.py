@@ -1,4 +1,4 @@
-"""bertedu: BERT (Devlin et al., 2018) rebuilt in PyTorch, one readable module per concept.
+"""bertedu: BERT (Devlin et al., 2018) rebuilt in PyTorch, one subpackage per part of the book.
 
 The public names are compatible with Hugging Face ``transformers`` (class names, argument names,
 output field names and state-dict keys), so checkpoints move both ways.
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 # public name -> module (in reading order of the book)
 _EXPORTS: dict[str, str] = {
@@ -19,28 +19,28 @@ _EXPORTS: dict[str, str] = {
     "BertTokenizer": "tokenization",
     "BasicTokenizer": "tokenization",
     "WordpieceTokenizer": "tokenization",
-    "BertTokenizerFast": "tokenization_fast",
-    "train_wordpiece_vocab": "tokenization_fast",
-    "BertModel": "modeling",
-    "BertPreTrainedModel": "modeling",
-    "BertForPreTraining": "modeling",
-    "BertLMHeadModel": "modeling",
-    "BertForMaskedLM": "modeling",
-    "BertForNextSentencePrediction": "modeling",
-    "BertForSequenceClassification": "task_models",
-    "BertForMultipleChoice": "task_models",
-    "BertForTokenClassification": "task_models",
-    "BertForQuestionAnswering": "task_models",
-    "BaseModelOutputWithPoolingAndCrossAttentions": "outputs",
-    "BertForPreTrainingOutput": "outputs",
-    "CausalLMOutputWithCrossAttentions": "outputs",
-    "MaskedLMOutput": "outputs",
-    "NextSentencePredictorOutput": "outputs",
-    "SequenceClassifierOutput": "outputs",
-    "MultipleChoiceModelOutput": "outputs",
-    "TokenClassifierOutput": "outputs",
-    "QuestionAnsweringModelOutput": "outputs",
-    "DataCollatorForLanguageModeling": "masking",
+    "BertTokenizerFast": "tokenization",
+    "train_wordpiece_vocab": "tokenization",
+    "BertModel": "model",
+    "BertPreTrainedModel": "model",
+    "BertForPreTraining": "model",
+    "BertLMHeadModel": "model",
+    "BertForMaskedLM": "model",
+    "BertForNextSentencePrediction": "model",
+    "BertForSequenceClassification": "model",
+    "BertForMultipleChoice": "model",
+    "BertForTokenClassification": "model",
+    "BertForQuestionAnswering": "model",
+    "BaseModelOutputWithPoolingAndCrossAttentions": "model",
+    "BertForPreTrainingOutput": "model",
+    "CausalLMOutputWithCrossAttentions": "model",
+    "MaskedLMOutput": "model",
+    "NextSentencePredictorOutput": "model",
+    "SequenceClassifierOutput": "model",
+    "MultipleChoiceModelOutput": "model",
+    "TokenClassifierOutput": "model",
+    "QuestionAnsweringModelOutput": "model",
+    "DataCollatorForLanguageModeling": "pretraining",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 
 COMMANDS = {
-    "pretrain": ("bertedu.training", "pretrain a BERT (MLM + NSP) and save a checkpoint"),
+    "pretrain": ("bertedu.pretraining.cli", "pretrain a BERT (MLM + NSP) and save a checkpoint"),
     "bench": ("bertedu.bench", "time eager vs SDPA and bertedu vs transformers, write CSV"),
 }
 

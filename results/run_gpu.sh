@@ -42,8 +42,8 @@ print(torch.cuda.get_device_name(0))'"
 stage train-float16 150 "${BENCH[@]}" --grid gpu-train --dtype float16
 stage infer-float16 60 "${BENCH[@]}" --grid gpu-infer --dtype float16
 stage parity-cuda 90 env BERTEDU_TEST_DEVICE=cuda "$PY" -m pytest -q -n 4 \
-    tests/test_parity.py tests/test_unpadded.py
-stage unpadded-cuda 45 env BERTEDU_TEST_DEVICE=cuda "$PY" -m pytest -q tests/test_unpadded.py
+    tests/test_parity.py tests/model/test_unpadded.py
+stage unpadded-cuda 45 env BERTEDU_TEST_DEVICE=cuda "$PY" -m pytest -q tests/model/test_unpadded.py
 stage varlen-float16 90 "${BENCH[@]}" --grid gpu-varlen --dtype float16
 stage varlen-float16-compile 100 "${BENCH[@]}" --grid gpu-varlen --dtype float16 --compile
 stage varlen-float16-cudagraphs 80 "${BENCH[@]}" --grid gpu-varlen --dtype float16 --compile \

@@ -5,9 +5,9 @@ random-weight bert-base-uncased): a **training** grid (batch 4/8/16 x sequence 2
 batch and peak memory of forward + backward + optimizer step) and an **inference** grid (batch
 1/2/4 x sequence 128/256; latency and peak memory), eager attention against SDPA. We add a
 **variable-length training** grid (lengths drawn from SST-2 or a lognormal) where the unpadded
-path of :mod:`bertedu.unpadded` (and optionally ``torch.compile``) races transformers' SDPA.
+path of :mod:`bertedu.model.unpadded` (and optionally ``torch.compile``) races transformers' SDPA.
 
-Method (the same for every implementation; the measurement itself is :mod:`bertedu.measure`):
+Method (the same for every implementation; the measurement itself is :mod:`bertedu.bench.measure`):
 
 * Inputs: random token ids; each sequence has a random length uniform in ``[T/2, T]`` and is
   right-padded to ``T`` with an attention mask (the seed benchmarks padded random inputs with a
@@ -16,12 +16,12 @@ Method (the same for every implementation; the measurement itself is :mod:`berte
   (``torch.testing.assert_close`` at the real tokens, dtype tolerances of :data:`TOLERANCES`);
   the result is recorded in every row. bertedu against transformers is checked the same way.
 * ``warmup`` untimed steps, then ``reps`` timed steps per implementation in alternating order,
-  synchronised, reported as median and quartiles (:func:`bertedu.measure.time_alternating`).
+  synchronised, reported as median and quartiles (:func:`bertedu.bench.measure.time_alternating`).
 * Peak memory of one step plus the implementation's own parameters and optimizer state
-  (:func:`bertedu.measure.measure_peak_memory`: the CUDA allocator's peak, or on CPU a tracker of
-  live tensors).
+  (:func:`bertedu.bench.measure.measure_peak_memory`: the CUDA allocator's peak, or on CPU a
+  tracker of live tensors).
 * Model FLOPs count real tokens only, so padding is charged as waste; MFU divides by the GPU's
-  dense peak (:func:`bertedu.measure.model_flops`, :data:`bertedu.measure.PEAK_TFLOPS`).
+  dense peak (:func:`bertedu.bench.measure.model_flops`, :data:`bertedu.bench.measure.PEAK_TFLOPS`).
 
 The package: :mod:`.workload` (grids and inputs), :mod:`.runner` (models, checks, timing),
 :mod:`.profiling`, :mod:`.report` (CSV and ratios) and :mod:`.cli`. The measurement primitives
@@ -37,7 +37,8 @@ References:
 
 from __future__ import annotations
 
-from ..measure import (
+from .cli import cli
+from .measure import (
     PEAK_TFLOPS,
     TensorMemoryTracker,
     matmul_params,
@@ -47,7 +48,6 @@ from ..measure import (
     spread,
     time_alternating,
 )
-from .cli import cli
 from .profiling import PROFILE_COLUMNS, profile_grid
 from .report import default_csv_name, format_table, read_csv, summarize, write_csv
 from .runner import build_models, make_optimizer, run_grid

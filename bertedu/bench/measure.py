@@ -52,7 +52,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
-from .config import BertConfig
+from ..config import BertConfig
 
 # ------------------------------------------------------------------------------- FLOPs
 

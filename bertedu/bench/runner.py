@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 from ..config import BertConfig
-from ..measure import (
+from .measure import (
     measure_peak_memory,
     model_flops,
     model_state_bytes,
@@ -56,7 +56,7 @@ def build_models(config: BertConfig, device: torch.device, dtype: torch.dtype,
     bertedu's eager model is saved with ``save_pretrained`` and every other model loads that
     checkpoint (transformers through its own ``from_pretrained``), so all share the weights.
     """
-    from ..modeling import BertForMaskedLM
+    from ..model.modeling import BertForMaskedLM
 
     torch.manual_seed(seed)
     models: dict[tuple[str, str], Any] = {}
@@ -294,7 +294,7 @@ def run_grid(grid: str = "cpu-quick", dtype: str | None = None, compare_transfor
 def _run_varlen(g: Grid, config, models, device, generator, compile: bool, emit,
                 compile_mode: str | None = None) -> None:
     """Training on variable-length batches: padded SDPA (to the longest) vs unpadded."""
-    from ..unpadded import compile_model, compile_unpadded, unpadded_forward
+    from ..model.unpadded import compile_model, compile_unpadded, unpadded_forward
 
     try:
         sst2 = sst2_lengths()
@@ -339,7 +339,7 @@ def _run_varlen(g: Grid, config, models, device, generator, compile: bool, emit,
 
 def _check_unpadded(model, batch) -> None:
     """The unpadded forward must match the padded one at the real tokens before it is timed."""
-    from ..unpadded import unpadded_forward
+    from ..model.unpadded import unpadded_forward
 
     dtype = str(next(model.parameters()).dtype).removeprefix("torch.")
     atol, rtol = TOLERANCES[dtype]

@@ -46,7 +46,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import BertConfig
+from ..config import BertConfig
 
 KeyValue = tuple[torch.Tensor, torch.Tensor]
 

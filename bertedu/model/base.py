@@ -4,12 +4,12 @@
 initialisation (every Linear and Embedding weight drawn from N(0, ``initializer_range``), zero
 biases, LayerNorm at 1/0), tying the masked-LM decoder to the word embeddings (one tensor under
 two names), gradient checkpointing switches, parameter counting, and checkpoint I/O
-(``from_pretrained`` / ``save_pretrained``, implemented in :mod:`bertedu.pretrained`).
+(``from_pretrained`` / ``save_pretrained``, implemented in :mod:`bertedu.model.checkpoints`).
 
 The helpers below it are shared by every model that wraps a ``BertModel`` (the pretraining models
-in :mod:`bertedu.modeling`, the fine-tuning models in :mod:`bertedu.task_models`): default the
-output flags from the config, call the encoder with ``return_dict=True``, and return a dataclass
-or the reference's tuple.
+in :mod:`bertedu.model.modeling`, the fine-tuning models in :mod:`bertedu.model.task_models`):
+default the output flags from the config, call the encoder with ``return_dict=True``, and return
+a dataclass or the reference's tuple.
 
 References:
     Press and Wolf (2017), Using the Output Embedding to Improve Language Models (weight tying).
@@ -23,8 +23,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from . import pretrained
-from .config import BertConfig
+from ..config import BertConfig
+from . import checkpoints
 from .heads import BertLMPredictionHead
 from .outputs import ModelOutput
 
@@ -114,14 +114,14 @@ class BertPreTrainedModel(nn.Module):
         cls, name_or_path: str | os.PathLike, attn_implementation: str | None = None,
         **config_overrides: Any,
     ):
-        """Load a transformers checkpoint (directory or Hub id); see ``bertedu.pretrained``."""
-        return pretrained.from_pretrained(
+        """Load a transformers checkpoint (directory or Hub id); see :mod:`.checkpoints`."""
+        return checkpoints.from_pretrained(
             cls, name_or_path, attn_implementation=attn_implementation, **config_overrides
         )
 
     def save_pretrained(self, save_directory: str | os.PathLike) -> None:
         """Write ``config.json`` + ``model.safetensors`` that transformers loads unchanged."""
-        pretrained.save_pretrained(self, save_directory)
+        checkpoints.save_pretrained(self, save_directory)
 
 
 # ---------------------------------------------------------------------------------- helpers

@@ -32,7 +32,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from .config import ATTN_IMPLEMENTATIONS, CONFIG_NAME, BertConfig
+from ..config import ATTN_IMPLEMENTATIONS, CONFIG_NAME, BertConfig
 
 logger = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .config import BertConfig
+from ..config import BertConfig
 
 
 def check_ids_in_range(ids: torch.Tensor, upper: int, name: str, config_field: str) -> None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .config import BertConfig
+from ..config import BertConfig
 from .encoder import ACT2FN
 
 

@@ -14,12 +14,11 @@ BertForNextSentencePrediction      pooled [CLS]                        CE over 2
 =================================  ==================================  =========================
 
 The fine-tuning models (sequence and token classification, multiple choice, question answering)
-live in :mod:`bertedu.task_models`, the output dataclasses in :mod:`bertedu.outputs`, the shared
-base class ``BertPreTrainedModel`` (initialisation, weight tying, checkpoint I/O) in
-:mod:`bertedu.model_base` and the decoding loop behind ``BertLMHeadModel.generate`` in
-:mod:`bertedu.generation`; all of them stay importable from here. Labels equal to -100 are ignored
-by every cross-entropy. Names (classes, arguments, output fields, state-dict keys) are those of
-Hugging Face ``transformers``.
+live in :mod:`bertedu.model.task_models`, the output dataclasses in :mod:`bertedu.model.outputs`,
+the shared base class ``BertPreTrainedModel`` (initialisation, weight tying, checkpoint I/O) in
+:mod:`bertedu.model.base` and the decoding loop behind ``BertLMHeadModel.generate`` in
+:mod:`bertedu.model.generation`. Labels equal to -100 are ignored by every cross-entropy. Names
+(classes, arguments, output fields, state-dict keys) are those of Hugging Face ``transformers``.
 
 References:
     Devlin et al. (2018), BERT, section 3 (pretraining: masked LM and next sentence prediction).
@@ -33,19 +32,19 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..config import BertConfig
 from .attention import extended_attention_mask
-from .config import BertConfig
-from .embeddings import BertEmbeddings
-from .encoder import BertEncoder, BertPooler
-from .generation import GenerationMixin
-from .heads import BertOnlyMLMHead, BertOnlyNSPHead, BertPreTrainingHeads
-from .model_base import (
+from .base import (
     BertPreTrainedModel,
     _base_inputs,
     _classifier_dropout,  # noqa: F401  (re-exported: task_models imports it from here)
     _finish,
     _flag,
 )
+from .embeddings import BertEmbeddings
+from .encoder import BertEncoder, BertPooler
+from .generation import GenerationMixin
+from .heads import BertOnlyMLMHead, BertOnlyNSPHead, BertPreTrainingHeads
 from .outputs import (
     BaseModelOutputWithPoolingAndCrossAttentions,
     BertForPreTrainingOutput,

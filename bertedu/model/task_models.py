@@ -39,7 +39,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import BertConfig
+from ..config import BertConfig
 from .modeling import BertModel, BertPreTrainedModel, _base_inputs, _classifier_dropout, _finish
 from .outputs import (
     MultipleChoiceModelOutput,

@@ -2,7 +2,7 @@
 
 The command trains a WordPiece vocabulary on the training documents (or takes ``--vocab``),
 builds a ``BertForPreTraining`` from a preset or a ``config.json``, holds out a fraction of the
-documents for evaluation, makes NSP sentence pairs, runs :func:`bertedu.training.pretrain`, and
+documents for evaluation, makes NSP sentence pairs, runs :func:`bertedu.pretraining.pretrain`, and
 writes ``history.json`` plus, once the last step is done, a transformers-compatible directory
 (``config.json``, ``model.safetensors``, ``vocab.txt``). ``--stop-after`` and ``--resume`` split
 one run over several processes with the same result.
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from .training import PretrainingArguments, pretrain
+from .objective import PretrainingArguments, pretrain
 
 __all__ = ["build_parser", "cli"]
 
@@ -77,11 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cli(argv: Sequence[str] | None = None) -> int:
     """``python -m bertedu pretrain ...``: returns the exit code."""
-    from .config import PRESETS, BertConfig
+    from ..config import PRESETS, BertConfig
+    from ..model.modeling import BertForPreTraining
+    from ..tokenization.fast import BertTokenizerFast, train_wordpiece_vocab
     from .corpus import default_corpus, load_text_corpus
-    from .modeling import BertForPreTraining
     from .nsp import NspDataset
-    from .tokenization_fast import BertTokenizerFast, train_wordpiece_vocab
 
     ns = build_parser().parse_args(argv)
     out = Path(ns.out)

@@ -27,7 +27,8 @@ forces "NotNext" whenever a chunk has a single sentence, so label balance drifts
 here the coin comes first, and an "IsNext" chunk of one sentence borrows the document's next (or,
 at the end, previous) sentence. Documents of a single sentence cannot make an "IsNext" pair, so
 they only serve as sources of random B segments. Masking is not done here: the collator
-(:mod:`bertedu.masking`) masks each batch afresh ("dynamic masking", Liu et al. 2019, section 4.1).
+(:mod:`bertedu.pretraining.masking`) masks each batch afresh ("dynamic masking", Liu et al.
+2019, section 4.1).
 
 References:
     Devlin et al., 2019, "BERT: Pre-training of Deep Bidirectional Transformers for Language

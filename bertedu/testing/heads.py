@@ -36,7 +36,7 @@ def check_mlm_head(student_fn) -> bool:
     """
     import torch
 
-    from bertedu.modeling import BertForMaskedLM
+    from bertedu.model.modeling import BertForMaskedLM
 
     torch.manual_seed(0)
     model = BertForMaskedLM(_heads_config()).eval()
@@ -58,7 +58,7 @@ def check_qa_loss(student_fn) -> bool:
     """
     import torch
 
-    from bertedu.task_models import BertForQuestionAnswering
+    from bertedu.model.task_models import BertForQuestionAnswering
 
     torch.manual_seed(0)
     model = BertForQuestionAnswering(_heads_config()).eval()
@@ -82,7 +82,7 @@ def check_mean_pooling(student_fn) -> bool:
     """
     import torch
 
-    from bertedu.modeling import BertModel
+    from bertedu.model.modeling import BertModel
 
     torch.manual_seed(0)
     model = BertModel(_heads_config()).eval()
@@ -110,7 +110,7 @@ def check_causal_mask(student_fn) -> bool:
     """
     import torch
 
-    from bertedu.modeling import BertModel
+    from bertedu.model.modeling import BertModel
 
     torch.manual_seed(0)
     model = BertModel(_heads_config(is_decoder=True), add_pooling_layer=False).eval()

@@ -40,14 +40,14 @@ def _model_randomize(module) -> None:
 def check_embeddings(student_fn) -> bool:
     """Check ``student_fn(emb, input_ids, token_type_ids) -> (B, T, H)`` against BertEmbeddings.
 
-    ``emb`` is a seeded ``bertedu.embeddings.BertEmbeddings`` in eval mode with random weights
+    ``emb`` is a seeded ``bertedu.model.embeddings.BertEmbeddings`` in eval mode with random weights
     (LayerNorm included); ``input_ids`` and ``token_type_ids`` are ``(B, T)``. The student adds
     the word, position (0..T-1) and segment vectors, then applies the LayerNorm with
     ``emb.LayerNorm.eps``.
     """
     import torch
 
-    from bertedu.embeddings import BertEmbeddings
+    from bertedu.model.embeddings import BertEmbeddings
 
     for case, overrides in enumerate([{}, dict(hidden_size=24, type_vocab_size=3,
                                                layer_norm_eps=1e-3)]):
@@ -83,7 +83,7 @@ def _model_seeded_case(module_cls, config, case: int):
     """
     import torch
 
-    from bertedu.attention import extended_attention_mask
+    from bertedu.model.attention import extended_attention_mask
 
     torch.manual_seed(case)
     module = module_cls(config).eval()
@@ -97,15 +97,15 @@ def _model_seeded_case(module_cls, config, case: int):
 def check_attention(student_fn) -> bool:
     """Check ``student_fn(self_attn, hidden_states, attention_mask) -> (B, T, H)``.
 
-    ``self_attn`` is a seeded ``bertedu.attention.BertSelfAttention`` (absolute positions, eval
-    mode), ``hidden_states`` is ``(B, T, H)`` and ``attention_mask`` is ``(B, T)`` with 1 for a real
-    token and 0 for padding. The student computes the merged multi-head context from the module's
-    ``query``, ``key`` and ``value`` weights; it must equal the library's output with both the
-    eager and the SDPA implementation.
+    ``self_attn`` is a seeded ``bertedu.model.attention.BertSelfAttention`` (absolute positions,
+    eval mode), ``hidden_states`` is ``(B, T, H)`` and ``attention_mask`` is ``(B, T)`` with 1 for a
+    real token and 0 for padding. The student computes the merged multi-head context from the
+    module's ``query``, ``key`` and ``value`` weights; it must equal the library's output with both
+    the eager and the SDPA implementation.
     """
     import torch
 
-    from bertedu.attention import BertSelfAttention
+    from bertedu.model.attention import BertSelfAttention
 
     for case, overrides in enumerate([{}, dict(hidden_size=24, num_attention_heads=2)]):
         eager_config = _model_config(attn_implementation="eager", **overrides)
@@ -134,7 +134,7 @@ def check_relative_scores(student_fn) -> bool:
     """
     import torch
 
-    from bertedu.attention import BertSelfAttention
+    from bertedu.model.attention import BertSelfAttention
 
     for case, kind in enumerate(("relative_key", "relative_key_query")):
         config = _model_config(position_embedding_type=kind, max_position_embeddings=12)
@@ -153,14 +153,14 @@ def check_relative_scores(student_fn) -> bool:
 def check_layer(student_fn) -> bool:
     """Check ``student_fn(layer, hidden_states, attention_mask) -> (B, T, H)`` against BertLayer.
 
-    ``layer`` is a seeded ``bertedu.encoder.BertLayer`` (absolute positions, GELU, eval mode);
+    ``layer`` is a seeded ``bertedu.model.encoder.BertLayer`` (absolute positions, GELU, eval mode);
     ``hidden_states`` is ``(B, T, H)``, ``attention_mask`` ``(B, T)`` with 0 for padding. The
     student computes self-attention, the output projection with its residual and LayerNorm, then
     the feed-forward sublayer with its residual and LayerNorm.
     """
     import torch
 
-    from bertedu.encoder import BertLayer
+    from bertedu.model.encoder import BertLayer
 
     for case, overrides in enumerate([{}, dict(hidden_size=24, num_attention_heads=3,
                                                intermediate_size=40, layer_norm_eps=1e-3)]):
@@ -180,7 +180,7 @@ def check_parameter_count(student_fn) -> bool:
     Tried on several small configurations (absolute and relative positions); the expected value is
     ``sum(p.numel() for p in BertModel(config).parameters())``.
     """
-    from bertedu.modeling import BertModel
+    from bertedu.model.modeling import BertModel
 
     cases = [
         {},

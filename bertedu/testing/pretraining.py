@@ -21,7 +21,7 @@ def check_truncate_seq_pair(student_fn) -> bool:
     """
     import random
 
-    from ..nsp import truncate_seq_pair
+    from ..pretraining.nsp import truncate_seq_pair
 
     rng = random.Random(0)
     fronts = backs = 0

@@ -1,7 +1,7 @@
 """Checker for chapter 12 (attention speed): attention on packed, unpadded sequences.
 
 The student's per-sequence attention on ``(N, A, d)`` packed tokens must match
-``bertedu.unpadded.varlen_attention`` (reference loop backend) to ``1e-5``.
+``bertedu.model.unpadded.varlen_attention`` (reference loop backend) to ``1e-5``.
 
 References:
     Dao et al. (2022), FlashAttention (variable-length attention without padding).
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 
 def check_varlen_attention(fn) -> bool:
-    """Check a per-sequence attention on packed tokens against ``bertedu.unpadded``.
+    """Check a per-sequence attention on packed tokens against ``bertedu.model.unpadded``.
 
     ``fn(q, k, v, lengths)`` takes ``(N, A, d)`` packed queries, keys and values of sequences of
     the given ``lengths`` (``sum(lengths) == N``) and returns the ``(N, A, d)`` outputs where each
@@ -19,7 +19,7 @@ def check_varlen_attention(fn) -> bool:
     """
     import torch
 
-    from ..unpadded import pack, varlen_attention
+    from ..model.unpadded import pack, varlen_attention
 
     g = torch.Generator().manual_seed(12)
     for lengths in ([3, 5, 1], [7], [2, 2, 2, 2]):

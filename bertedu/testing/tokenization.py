@@ -36,7 +36,7 @@ def check_basic_tokenize(student_fn) -> bool:
     Clean (drop NUL, U+FFFD, control characters; whitespace -> space), space out CJK ideographs,
     NFC, split on whitespace, lowercase, strip accents, split off punctuation.
     """
-    from bertedu.tokenization import BasicTokenizer
+    from bertedu.tokenization.slow import BasicTokenizer
 
     reference = BasicTokenizer(do_lower_case=True)
     for text in _TOKENIZATION_TEXTS:
@@ -55,7 +55,7 @@ def check_wordpiece(student_fn, vocab=None) -> bool:
     ``vocab`` is a dict token -> id (default: a toy vocabulary); unknown words give
     ``["[UNK]"]``, and so do words longer than 100 characters.
     """
-    from bertedu.tokenization import BasicTokenizer, WordpieceTokenizer
+    from bertedu.tokenization.slow import BasicTokenizer, WordpieceTokenizer
 
     if vocab is None:
         vocab = {token: i for i, token in enumerate(_TOY_VOCAB)}
@@ -77,7 +77,7 @@ def check_truncate_longest_first(student_fn) -> bool:
     Remove tokens from the right until the pair plus its 3 special tokens fits: first from the
     longer sequence down to the other's length, then the rest shared (the extra token from B).
     """
-    from bertedu.tokenization import BertTokenizer
+    from bertedu.tokenization.slow import BertTokenizer
 
     for len_a, len_b, max_length in [(10, 4, 10), (4, 10, 10), (6, 6, 10), (6, 6, 11), (5, 7, 40),
                                      (3, 0, 4), (0, 5, 5), (9, 8, 3), (20, 1, 12)]:

@@ -24,12 +24,12 @@ A batch is a rectangle ``(B, T)``, so examples of different lengths need two ope
   scores of those keys, so they get the weight ``exp(-inf) = 0`` in the softmax (the masking
   of Vaswani et al., 2017, Section 3.2.3).
 
-``resolve_strategies`` (in ``bertedu.truncation``, with the truncation itself) turns the
-user's ``padding``/``truncation``/``max_length`` into one of those strategies with the rules of
-``transformers``; ``EncodingMixin`` (here) holds the special-token layout, truncation, padding
-and batching that ``BertTokenizer`` (pure Python) uses and ``BertTokenizerFast`` (whose Rust
+``resolve_strategies`` (in ``bertedu.tokenization.truncation``, with the truncation itself)
+turns the user's ``padding``/``truncation``/``max_length`` into one of those strategies with the
+rules of ``transformers``; ``EncodingMixin`` (here) holds the special-token layout, truncation,
+padding and batching that ``BertTokenizer`` (pure Python) uses and ``BertTokenizerFast`` (whose Rust
 backend pads and truncates by itself) shares in part; the result is a ``BatchEncoding`` (in
-``bertedu.batch_encoding``). Every one of these names can be imported from this module.
+``bertedu.tokenization.batch_encoding``). Every one of these names can be imported from this module.
 
 References:
     Devlin et al., 2019, "BERT: Pre-training of Deep Bidirectional Transformers for Language
@@ -45,10 +45,10 @@ from typing import Any
 import torch
 
 from .batch_encoding import BatchEncoding, finish_batch
-from .batch_encoding import to_tensors as to_tensors
-from .truncation import PADDING_STRATEGIES as PADDING_STRATEGIES
-from .truncation import TRUNCATION_STRATEGIES as TRUNCATION_STRATEGIES
-from .truncation import resolve_strategies, truncate_sequences
+from .truncation import (
+    resolve_strategies,
+    truncate_sequences,
+)
 
 
 def batch_of_pairs(

@@ -1,6 +1,6 @@
 """The fast BERT tokenizer on Hugging Face ``tokenizers`` (Rust), and WordPiece vocab training.
 
-The pipeline is the one of ``bertedu.tokenization``, expressed as the four stages of a
+The pipeline is the one of ``bertedu.tokenization.slow``, expressed as the four stages of a
 ``tokenizers.Tokenizer``:
 
 ================  ==========================  ================================================
@@ -40,7 +40,8 @@ from tokenizers.models import WordPiece
 from tokenizers.trainers import WordPieceTrainer
 
 from .encoding import BatchEncoding, batch_of_pairs, finish_batch, resolve_strategies
-from .tokenization import VOCAB_FILE, BertTokenizer, load_vocab
+from .slow import BertTokenizer
+from .vocab_files import VOCAB_FILE, load_vocab
 
 TOKENIZER_FILE = "tokenizer.json"
 DEFAULT_SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")

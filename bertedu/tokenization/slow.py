@@ -4,15 +4,15 @@ BERT never sees characters or whole words. A sentence becomes a sequence of *wor
 drawn from a fixed vocabulary of about 30,000 strings (Wu et al., 2016, Section 4.1; Schuster
 and Nakajima, 2012). The two stages that cut text into pieces, ``BasicTokenizer`` (cleaning,
 lowercasing, accent stripping, punctuation split) and ``WordpieceTokenizer`` (greedy
-longest-match-first, ``unaffable -> un ##aff ##able``), are explained in ``bertedu.wordpiece``;
-the files a tokenizer is stored in are read by ``bertedu.tokenizer_files``. Both modules' names
-stay importable from here.
+longest-match-first, ``unaffable -> un ##aff ##able``), are explained in
+:mod:`bertedu.tokenization.wordpiece`; the files a tokenizer is stored in are read by
+:mod:`bertedu.tokenization.vocab_files`.
 
 ``BertTokenizer`` maps pieces to ids and back (``vocab.txt``: the line number is the id),
 decodes, and saves and loads itself in the ``transformers`` directory format. What the model
 needs around the ids (``[CLS] A [SEP] B [SEP]``, token type ids, truncation, padding with
 ``[PAD]``, the attention mask, batching) is the *encoding* step, shared with the fast tokenizer
-and explained in ``bertedu.encoding`` (``EncodingMixin``). The outputs match
+and explained in ``bertedu.tokenization.encoding`` (``EncodingMixin``). The outputs match
 ``transformers.BertTokenizer`` exactly. A word cache (a basic token always gives the same
 pieces) makes it faster than the reference on real text.
 
@@ -35,34 +35,23 @@ from typing import Any
 
 import torch
 
-# The encoding machinery lives in bertedu.encoding; its public names stay importable from here.
-from .encoding import PADDING_STRATEGIES as PADDING_STRATEGIES
-from .encoding import TRUNCATION_STRATEGIES as TRUNCATION_STRATEGIES
-from .encoding import BatchEncoding as BatchEncoding
-from .encoding import EncodingMixin
-from .encoding import resolve_strategies as resolve_strategies
-from .encoding import to_tensors as to_tensors
-
-# The directory format lives in bertedu.tokenizer_files; its names stay importable from here.
-from .tokenizer_files import SPECIAL_TOKEN_NAMES as SPECIAL_TOKEN_NAMES
-from .tokenizer_files import SPECIAL_TOKENS_MAP_FILE as SPECIAL_TOKENS_MAP_FILE
-from .tokenizer_files import TOKENIZER_CONFIG_FILE as TOKENIZER_CONFIG_FILE
-from .tokenizer_files import VOCAB_FILE as VOCAB_FILE
-from .tokenizer_files import _token_content as _token_content
-from .tokenizer_files import load_vocab as load_vocab
-from .tokenizer_files import read_tokenizer_config as read_tokenizer_config
-from .tokenizer_files import resolve_pretrained_dir as resolve_pretrained_dir
-
-# The text -> pieces algorithms live in bertedu.wordpiece; their names stay importable from here.
-from .wordpiece import BasicTokenizer as BasicTokenizer
-from .wordpiece import WordpieceTokenizer as WordpieceTokenizer
-from .wordpiece import _CharMap as _CharMap
-from .wordpiece import is_chinese_char as is_chinese_char
-from .wordpiece import is_control as is_control
-from .wordpiece import is_punctuation as is_punctuation
-from .wordpiece import is_whitespace as is_whitespace
-from .wordpiece import strip_accents as strip_accents
-from .wordpiece import whitespace_tokenize as whitespace_tokenize
+from .encoding import (
+    EncodingMixin,
+)
+from .vocab_files import (
+    SPECIAL_TOKEN_NAMES,
+    SPECIAL_TOKENS_MAP_FILE,
+    TOKENIZER_CONFIG_FILE,
+    VOCAB_FILE,
+    load_vocab,
+    read_tokenizer_config,
+    resolve_pretrained_dir,
+)
+from .wordpiece import (
+    BasicTokenizer,
+    WordpieceTokenizer,
+    whitespace_tokenize,
+)
 
 # --- BertTokenizer ------------------------------------------------------------------------------
 

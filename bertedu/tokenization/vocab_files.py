@@ -8,8 +8,8 @@ A saved BERT tokenizer is a directory (local, or a hub repository) with
 - ``special_tokens_map.json``: ``unk_token``, ``sep_token``, ``pad_token``, ``cls_token``,
   ``mask_token`` (a string, or an ``AddedToken`` dict with a ``"content"`` field).
 
-These functions read that format for ``bertedu.tokenization.BertTokenizer`` (which also writes
-it) and ``bertedu.tokenization_fast.BertTokenizerFast``.
+These functions read that format for ``bertedu.tokenization.slow.BertTokenizer`` (which also writes
+it) and ``bertedu.tokenization.fast.BertTokenizerFast``.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ and Nakajima, 2012). Tokenizing happens in two stages:
    characters, becomes ``[UNK]``.
 
 Both work on strings alone: the vocabulary is any container supporting ``in``. Ids, special
-tokens and the word cache belong to ``bertedu.tokenization.BertTokenizer``.
+tokens and the word cache belong to ``bertedu.tokenization.slow.BertTokenizer``.
 
 References:
     Devlin et al., 2019, "BERT: Pre-training of Deep Bidirectional Transformers for Language

@@ -5,10 +5,10 @@ import pytest
 import torch
 
 from bertedu import DataCollatorForLanguageModeling
-from bertedu.corpus import default_corpus
-from bertedu.nsp import NspDataset
-from bertedu.tokenization import BertTokenizer
-from bertedu.tokenization_fast import BertTokenizerFast
+from bertedu.pretraining.corpus import default_corpus
+from bertedu.pretraining.nsp import NspDataset
+from bertedu.tokenization.fast import BertTokenizerFast
+from bertedu.tokenization.slow import BertTokenizer
 
 
 @pytest.fixture(scope="module")

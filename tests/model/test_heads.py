@@ -5,14 +5,14 @@ import transformers
 from transformers.models.bert import modeling_bert as ref
 
 from bertedu.config import BertConfig
-from bertedu.heads import (
+from bertedu.model.heads import (
     BertLMPredictionHead,
     BertOnlyMLMHead,
     BertOnlyNSPHead,
     BertPredictionHeadTransform,
     BertPreTrainingHeads,
 )
-from bertedu.modeling import BertForPreTraining
+from bertedu.model.modeling import BertForPreTraining
 
 TINY = dict(vocab_size=99, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
             intermediate_size=37, max_position_embeddings=64)

@@ -6,7 +6,7 @@ import transformers
 from transformers.models.bert import modeling_bert as ref
 
 from bertedu.config import BertConfig
-from bertedu.embeddings import BertEmbeddings
+from bertedu.model.embeddings import BertEmbeddings
 
 TINY = dict(vocab_size=99, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
             intermediate_size=37, max_position_embeddings=64, type_vocab_size=2)

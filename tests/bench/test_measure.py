@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from bertedu import measure
+from bertedu.bench import measure
 from bertedu.config import BertConfig
 
 

@@ -10,24 +10,16 @@ import torch
 from safetensors.torch import load_file
 
 from bertedu.config import BertConfig
-from bertedu.corpus import default_corpus, write_corpus
-from bertedu.masking import DataCollatorForLanguageModeling
-from bertedu.modeling import BertForMaskedLM, BertForPreTraining
-from bertedu.nsp import NspDataset
-from bertedu.tokenization_fast import BertTokenizerFast, train_wordpiece_vocab
-from bertedu.training import (
-    PretrainingArguments,
-    build_parser,
-    cli,
-    evaluate,
-    linear_warmup_decay,
-    load_checkpoint,
-    make_optimizer,
-    param_groups,
-    pretrain,
-)
+from bertedu.model.modeling import BertForMaskedLM, BertForPreTraining
+from bertedu.pretraining.cli import build_parser, cli
+from bertedu.pretraining.corpus import default_corpus, write_corpus
+from bertedu.pretraining.masking import DataCollatorForLanguageModeling
+from bertedu.pretraining.nsp import NspDataset
+from bertedu.pretraining.objective import PretrainingArguments, evaluate, pretrain
+from bertedu.tokenization.fast import BertTokenizerFast, train_wordpiece_vocab
+from bertedu.training import linear_warmup_decay, load_checkpoint, make_optimizer, param_groups
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 TINY = {"hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2,
         "intermediate_size": 64, "max_position_embeddings": 64}
 
@@ -84,7 +76,7 @@ def test_lr_schedule_warmup_then_linear_decay(files):
 @pytest.mark.parametrize("cls", [BertForPreTraining, BertForMaskedLM])
 def test_sparse_mlm_loss_equals_the_full_model_loss(files, cls):
     """The loop runs the MLM head on picked positions only; the loss is the model's own."""
-    from bertedu.training import _losses
+    from bertedu.pretraining.objective import pretraining_losses as _losses
 
     model = _model(files["tok"], cls=cls).eval()
     ds = _dataset(files)
@@ -156,7 +148,7 @@ def test_exact_resume_in_a_fresh_process(files, tmp_path):
     assert not (tmp_path / "resumed" / "model.safetensors").exists()  # stopped early
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     argv = _cli_args(files, tmp_path / "resumed", n, "--resume", str(ckpt))
-    code = f"import sys; from bertedu.training import cli; sys.exit(cli({argv!r}))"
+    code = f"import sys; from bertedu.pretraining.cli import cli; sys.exit(cli({argv!r}))"
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr

@@ -13,8 +13,8 @@ import torch
 import torch.nn.functional as F
 
 from bertedu.config import BertConfig
-from bertedu.modeling import BertForMaskedLM, BertModel
-from bertedu.unpadded import (
+from bertedu.model.modeling import BertForMaskedLM, BertModel
+from bertedu.model.unpadded import (
     compile_unpadded,
     pack,
     pad,

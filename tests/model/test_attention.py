@@ -5,8 +5,8 @@ import torch
 import transformers
 from transformers.models.bert import modeling_bert as ref
 
-from bertedu.attention import BertAttention, BertSelfAttention, extended_attention_mask
 from bertedu.config import BertConfig
+from bertedu.model.attention import BertAttention, BertSelfAttention, extended_attention_mask
 
 TINY = dict(vocab_size=99, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
             intermediate_size=37, max_position_embeddings=64, attention_probs_dropout_prob=0.0)

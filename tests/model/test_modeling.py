@@ -6,9 +6,9 @@ import transformers
 
 import bertedu
 from bertedu.config import BertConfig
-from bertedu.modeling import BertForMaskedLM, BertForPreTraining, BertLMHeadModel, BertModel
-from bertedu.outputs import MaskedLMOutput
-from bertedu.task_models import (
+from bertedu.model.modeling import BertForMaskedLM, BertForPreTraining, BertLMHeadModel, BertModel
+from bertedu.model.outputs import MaskedLMOutput
+from bertedu.model.task_models import (
     BertForMultipleChoice,
     BertForQuestionAnswering,
     BertForSequenceClassification,

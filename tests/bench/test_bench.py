@@ -132,7 +132,7 @@ def test_lengths_helpers(tmp_path):
     assert ((batch["labels"] == -100) | (batch["attention_mask"] == 1)).all()
 
 
-RESULTS = __import__("pathlib").Path(__file__).resolve().parents[1] / "results"
+RESULTS = __import__("pathlib").Path(__file__).resolve().parents[2] / "results"
 RECORDED = sorted(p for p in RESULTS.glob("*.csv") if not p.name.startswith("profile_"))
 
 

@@ -20,7 +20,8 @@ PUBLIC = [
     "QuestionAnsweringModelOutput",
 ]
 
-PARTS = ["tokenization", "model", "training", "pretraining", "finetuning", "bench", "testing"]
+PARTS = ["tokenization", "model", "training", "pretraining", "finetuning", "pipelines", "bench",
+         "testing"]
 
 # the flat modules of 0.1; 0.2 moved each into its part's subpackage, with no shim left behind
 OLD_MODULES = [

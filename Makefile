@@ -45,7 +45,7 @@ book: setup
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
 bench: setup
-	$(BIN)/python -m bertedu bench --grid cpu --compare-transformers --threads 1 --out results/
+	$(BIN)/python -m bertedu bench --grid cpu --compare-transformers --threads 1 --out bertedu/bench/results/
 
 clean:
 	rm -rf _build .pytest_cache .hypothesis

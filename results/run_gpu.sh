@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Record chapter 12's GPU results on one CUDA machine, from the repository root:
 #
-#     results/run_gpu.sh            # writes into results/ (or into $OUT when that is set)
+#     results/run_gpu.sh    # CSVs into bertedu/bench/results/ (the package's recorded results,
+#                           # bertedu.bench.recorded_results()) or into $OUT when that is set;
+#                           # the log into results/logs/
 #
 # Stages, most important first, each under its own time limit so that one slow stage cannot take
 # the others' results with it: the seed's training and inference grids in float16 (bertedu and
@@ -12,11 +14,11 @@
 # Needs python3 with CUDA torch and transformers 4.x (a folder of wheels in .whl/ is installed
 # first when present); BERTEDU_DATA (default .devdata) may hold sst2/validation.jsonl.
 set -u
-OUT=${OUT:-results}
+OUT=${OUT:-bertedu/bench/results}
 PY=${PYTHON:-python3}
 REPS=${REPS:-30}
-mkdir -p "$OUT"
-LOG="$OUT/run_gpu.log"
+mkdir -p "$OUT" results/logs
+LOG=${LOG:-results/logs/run_gpu_$(date -u +%F).log}
 export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 export BERTEDU_DATA=${BERTEDU_DATA:-.devdata}
 if [ -d .whl ] && ls .whl/*.whl >/dev/null 2>&1; then

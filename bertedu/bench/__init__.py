@@ -24,8 +24,10 @@ Method (the same for every implementation; the measurement itself is :mod:`berte
   dense peak (:func:`bertedu.bench.measure.model_flops`, :data:`bertedu.bench.measure.PEAK_TFLOPS`).
 
 The package: :mod:`.workload` (grids and inputs), :mod:`.runner` (models, checks, timing),
-:mod:`.profiling`, :mod:`.report` (CSV and ratios) and :mod:`.cli`. The measurement primitives
-are also reachable from here (``bench.time_alternating``,
+:mod:`.profiling`, :mod:`.report` (CSV, ratios, :func:`recorded_results`: the recorded CSVs
+shipped in ``bertedu/bench/results/``), :mod:`.seed` (the seed's published table),
+:mod:`.findings` (every figure the chapter and the report state, computed) and :mod:`.cli`.
+The measurement primitives are also reachable from here (``bench.time_alternating``,
 ``bench.TensorMemoryTracker``, ...), as the chapter uses them.
 
 References:
@@ -38,6 +40,7 @@ References:
 from __future__ import annotations
 
 from .cli import cli
+from .findings import figures, library_ratios, load_recorded, render_report, update_report
 from .measure import (
     PEAK_TFLOPS,
     TensorMemoryTracker,
@@ -49,9 +52,18 @@ from .measure import (
     time_alternating,
 )
 from .profiling import PROFILE_COLUMNS, profile_grid
-from .report import default_csv_name, format_table, read_csv, summarize, write_csv
-from .runner import build_models, make_optimizer, run_grid
+from .report import (
+    default_csv_name,
+    format_table,
+    read_csv,
+    recorded_results,
+    summarize,
+    write_csv,
+)
+from .runner import build_models, make_optimizer, run_grid, tolerance_used
+from .seed import SEED_INFER_TABLE, SEED_SOURCE, SEED_TRAIN_TABLE
 from .workload import (
+    AGREEMENT_COLUMNS,
     COLUMNS,
     CPU_DTYPES,
     CUDA_DTYPES,
@@ -70,11 +82,13 @@ from .workload import (
 )
 
 __all__ = [
-    "COLUMNS", "CPU_DTYPES", "CUDA_DTYPES", "GPU_VARLEN", "GRIDS", "PEAK_TFLOPS",
-    "PROFILE_COLUMNS", "SEED_INFER", "SEED_TRAIN", "TOLERANCES", "Grid", "TensorMemoryTracker",
-    "build_models", "check_dtype", "cli", "default_csv_name", "format_table",
-    "lognormal_lengths", "make_optimizer", "matmul_params", "measure_peak_memory",
-    "model_flops", "padded_batch", "peak_flops", "profile_grid", "read_csv", "run_grid",
-    "spread", "sst2_lengths", "summarize", "time_alternating", "uniform_lengths",
+    "AGREEMENT_COLUMNS", "COLUMNS", "CPU_DTYPES", "CUDA_DTYPES", "GPU_VARLEN", "GRIDS",
+    "PEAK_TFLOPS", "PROFILE_COLUMNS", "SEED_INFER", "SEED_INFER_TABLE", "SEED_SOURCE",
+    "SEED_TRAIN", "SEED_TRAIN_TABLE", "TOLERANCES", "Grid", "TensorMemoryTracker",
+    "build_models", "check_dtype", "cli", "default_csv_name", "figures", "format_table",
+    "library_ratios", "load_recorded", "lognormal_lengths", "make_optimizer", "matmul_params",
+    "measure_peak_memory", "model_flops", "padded_batch", "peak_flops", "profile_grid",
+    "read_csv", "recorded_results", "render_report", "run_grid", "spread", "sst2_lengths",
+    "summarize", "time_alternating", "tolerance_used", "uniform_lengths", "update_report",
     "varlen_lengths", "write_csv",
 ]

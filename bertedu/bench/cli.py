@@ -1,4 +1,5 @@
-"""``python -m bertedu bench``: run a grid (or a profile), print a table, write the CSV."""
+"""``python -m bertedu bench``: run a grid (or a profile), print a table, write the CSV; or
+rewrite the figures of the benchmark report from the recorded CSVs (``--report``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .findings import update_report
 from .profiling import PROFILE_COLUMNS, profile_grid
 from .report import default_csv_name, format_table, write_csv
 from .runner import run_grid
@@ -49,7 +51,19 @@ def cli(argv: list[str] | None = None) -> int:
                         help="instead of timing the grid, profile one training step at its "
                              "largest point operator by operator and write "
                              "profile_<dtype>_<device>.csv")
+    parser.add_argument("--report", metavar="MARKDOWN", default=None,
+                        help="instead of timing, rewrite the generated figures of MARKDOWN "
+                             "(results/README.md) from the recorded CSVs of "
+                             "bertedu.bench.recorded_results()")
     args = parser.parse_args(argv)
+    if args.report:
+        try:
+            fresh = update_report(args.report)
+        except (OSError, ValueError) as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        print(f"{args.report}: {'already up to date' if fresh else 'figures rewritten'}")
+        return 0
     if args.profile:
         try:
             rows = profile_grid(args.grid, args.dtype, args.compare_transformers, seed=args.seed)

@@ -1,4 +1,12 @@
-"""Results as CSV, and the seed's ratios: speedup, memory saving, library and throughput ratios."""
+"""Results as CSV, and the seed's ratios: speedup, memory saving, library and throughput ratios.
+
+The recorded results (the CSVs chapter 12 reads) ship inside the package, in
+``bertedu/bench/results/``; :func:`recorded_results` finds them in a checkout and in an
+installed wheel alike. Two ways to state a memory difference are both used (and named) in the
+book: the seed's *memory saving* ``m_eager / m_sdpa - 1`` (how much more eager needs) and *less
+memory* ``1 - m_sdpa / m_eager`` (the fraction SDPA removes); for a saving ``s`` the second is
+``s / (1 + s)``.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +15,16 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .workload import COLUMNS
+from .workload import AGREEMENT_COLUMNS, COLUMNS, TOLERANCES
+
+
+def recorded_results() -> Path:
+    """The folder of the recorded benchmark CSVs and GPU profiles shipped with bertedu."""
+    folder = Path(__file__).resolve().parent / "results"
+    if not folder.is_dir():
+        raise FileNotFoundError(f"the recorded results are missing from this installation: "
+                                f"{folder}")
+    return folder
 
 # ------------------------------------------------------------------------------- reporting
 
@@ -27,7 +44,13 @@ def write_csv(rows: list[dict[str, Any]], path: str | os.PathLike,
 
 
 def read_csv(path: str | os.PathLike) -> list[dict[str, Any]]:
-    """Read a results CSV back, converting numeric and boolean columns."""
+    """Read a results CSV back, converting numeric and boolean columns.
+
+    Rows of a benchmark CSV recorded before the measured-agreement columns existed
+    (:data:`~bertedu.bench.workload.AGREEMENT_COLUMNS`) get ``atol``/``rtol`` from
+    :data:`~bertedu.bench.workload.TOLERANCES` (the tolerances they were checked with) and empty
+    values for the differences they did not record.
+    """
     ints = {"threads", "batch", "seq", "real_tokens", "reps", "warmup", "calls"}
     rows = []
     with Path(path).open(newline="", encoding="utf-8") as f:
@@ -44,15 +67,19 @@ def read_csv(path: str | os.PathLike) -> list[dict[str, Any]]:
                             "torch_version", "transformers_version") else value
                     except ValueError:
                         row[key] = value
+            if "eager_sdpa_agree" in row and "atol" not in row:
+                row.update(dict.fromkeys(AGREEMENT_COLUMNS, ""))
+                row["atol"], row["rtol"] = TOLERANCES[row["dtype"]]
             rows.append(row)
     return rows
 
 
 def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Ratios per grid point, the seed's way: ``speedup % = (t_eager / t_sdpa - 1) * 100``,
-    ``memory saving % = (m_eager / m_sdpa - 1) * 100``; ``transformers / bertedu`` time ratio of
-    the same implementation; for variable-length rows each implementation's throughput over
-    transformers' SDPA.
+    ``memory saving % = (m_eager / m_sdpa - 1) * 100``, and ``less memory % = (1 - m_sdpa /
+    m_eager) * 100`` (the fraction of eager's peak that SDPA removes); ``transformers /
+    bertedu`` time ratio of the same implementation; for variable-length rows each
+    implementation's throughput over transformers' SDPA.
     """
     index = {(r["benchmark"], r["library"], r["implementation"], r["batch"], r["seq"]): r
              for r in rows}
@@ -74,6 +101,7 @@ def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if eager is not None:
             entry["speedup_pct"] = 100 * (eager["time_median_s"] / r["time_median_s"] - 1)
             entry["mem_saving_pct"] = 100 * (eager["peak_mem_mb"] / r["peak_mem_mb"] - 1)
+            entry["less_mem_pct"] = 100 * (1 - r["peak_mem_mb"] / eager["peak_mem_mb"])
         if lib == "bertedu":
             for other in ("eager", "sdpa"):
                 theirs = index.get((bench, "transformers", other, B, T))
@@ -95,7 +123,8 @@ def format_table(rows: list[dict[str, Any]]) -> str:
         lines.append(f"{r['benchmark']:<13}{r['library']:<13}{r['implementation']:<17}"
                      f"{r['batch']:>4}{r['seq']:>5}{1e3 * r['time_median_s']:>11.2f}{iqr:>16}"
                      f"{r['peak_mem_mb']:>9.1f}{r['tokens_per_s']:>11.0f}")
-    lines += ["", "ratios (speedup % and memory saving % as in the seed: eager/sdpa - 1)"]
+    lines += ["", "ratios (speedup % and memory saving % as in the seed: eager/sdpa - 1; "
+              "less memory %: 1 - sdpa/eager)"]
     for s in summarize(rows):
         parts = [f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in s.items()
                  if k not in ("benchmark", "library", "implementation", "batch", "seq")

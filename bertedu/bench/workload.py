@@ -25,12 +25,19 @@ COLUMNS = (
     "real_tokens", "padding", "reps", "warmup", "time_median_s", "time_q1_s", "time_q3_s",
     "time_min_s", "time_max_s", "per_token_ms", "tokens_per_s", "peak_mem_mb", "mem_method",
     "model_tflops", "mfu", "eager_sdpa_agree", "eager_sdpa_max_abs_diff", "transformers_agree",
+    "atol", "rtol", "eager_sdpa_tol_used", "transformers_max_abs_diff", "transformers_tol_used",
 )
+# Columns added in 0.2 (the agreement as measured, not only its verdict). Rows recorded before
+# carry only the verdicts and ``eager_sdpa_max_abs_diff``; :func:`bertedu.bench.read_csv` fills
+# ``atol``/``rtol`` from :data:`TOLERANCES` (unchanged since the first recording) and leaves the
+# other new columns empty.
+AGREEMENT_COLUMNS = COLUMNS[-5:]
 
 CPU_DTYPES = ("float32", "bfloat16")
 CUDA_DTYPES = ("float16", "bfloat16", "float32")
 
-# (atol, rtol) for the eager-vs-SDPA and bertedu-vs-transformers checks on last_hidden_state
+# (atol, rtol) for the eager-vs-SDPA and bertedu-vs-transformers checks on last_hidden_state:
+# they agree when |a - b| <= atol + rtol * |b| at every real token (torch.testing.assert_close)
 TOLERANCES = {"float32": (1e-4, 1e-4), "float16": (2e-2, 2e-2), "bfloat16": (1e-1, 5e-2)}
 
 

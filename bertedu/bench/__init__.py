@@ -13,8 +13,10 @@ Method (the same for every implementation; the measurement itself is :mod:`berte
   right-padded to ``T`` with an attention mask (the seed benchmarks padded random inputs with a
   mask); MLM labels on 15% of the real tokens (training).
 * Before anything is timed, the eager and SDPA models (same weights) must agree
-  (``torch.testing.assert_close`` at the real tokens, dtype tolerances of :data:`TOLERANCES`);
-  the result is recorded in every row. bertedu against transformers is checked the same way.
+  (``torch.testing.assert_close``'s criterion at the real tokens, dtype tolerances of
+  :data:`TOLERANCES`); every row records the tolerances, the largest difference and the fraction
+  of the tolerance the worst element used, and the verdicts follow from them. bertedu against
+  transformers is checked the same way.
 * ``warmup`` untimed steps, then ``reps`` timed steps per implementation in alternating order,
   synchronised, reported as median and quartiles (:func:`bertedu.bench.measure.time_alternating`).
 * Peak memory of one step plus the implementation's own parameters and optimizer state

@@ -41,8 +41,11 @@ def load_recorded(folder: str | os.PathLike | None = None) -> dict[str, list[dic
 
 
 def _file(files: dict[str, list[dict]], prefix: str) -> list[dict[str, Any]]:
-    (name,) = [n for n in files if n.startswith(prefix)]
-    return files[name]
+    names = [n for n in files if n.startswith(prefix)]
+    if len(names) != 1:
+        raise FileNotFoundError(f"expected one recorded CSV named {prefix}*, found {names} "
+                                f"among {sorted(files)}")
+    return files[names[0]]
 
 
 def _range(figs: dict[str, float], key: str, values: list[float]) -> None:

@@ -27,10 +27,10 @@ COLUMNS = (
     "model_tflops", "mfu", "eager_sdpa_agree", "eager_sdpa_max_abs_diff", "transformers_agree",
     "atol", "rtol", "eager_sdpa_tol_used", "transformers_max_abs_diff", "transformers_tol_used",
 )
-# Columns added in 0.2 (the agreement as measured, not only its verdict). Rows recorded before
-# carry only the verdicts and ``eager_sdpa_max_abs_diff``; :func:`bertedu.bench.read_csv` fills
-# ``atol``/``rtol`` from :data:`TOLERANCES` (unchanged since the first recording) and leaves the
-# other new columns empty.
+# Columns added after the first recordings (the agreement as measured, not only its verdict).
+# Rows recorded before carry only the verdicts and ``eager_sdpa_max_abs_diff``;
+# :func:`bertedu.bench.read_csv` fills ``atol``/``rtol`` from :data:`TOLERANCES` (unchanged since
+# the first recording) and leaves the other new columns empty.
 AGREEMENT_COLUMNS = COLUMNS[-5:]
 
 CPU_DTYPES = ("float32", "bfloat16")

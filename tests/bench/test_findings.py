@@ -231,3 +231,9 @@ def test_readme_figures_are_generated_and_up_to_date(tmp_path):
     assert bench.cli(["--report", str(stale)]) == 0 and stale.read_text() == text
     (tmp_path / "plain.md").write_text("no generated block\n")
     assert bench.cli(["--report", str(tmp_path / "plain.md")]) == 2
+
+
+def test_a_missing_recorded_file_is_a_clear_error():
+    files = {name: rows for name, rows in FILES.items() if not name.startswith("cpu_")}
+    with pytest.raises(FileNotFoundError, match=r"one recorded CSV named cpu_\*, found \[\]"):
+        bench.figures(files)

@@ -112,11 +112,14 @@ class BertPreTrainedModel(nn.Module):
     @classmethod
     def from_pretrained(
         cls, name_or_path: str | os.PathLike, attn_implementation: str | None = None,
-        **config_overrides: Any,
+        **kwargs: Any,
     ):
-        """Load a transformers checkpoint (directory or Hub id); see :mod:`.checkpoints`."""
+        """Load a transformers checkpoint (directory or Hub id); see :mod:`.checkpoints`.
+
+        Keywords: ``dtype``/``torch_dtype``, ``subfolder``, Hub options, or config fields.
+        """
         return checkpoints.from_pretrained(
-            cls, name_or_path, attn_implementation=attn_implementation, **config_overrides
+            cls, name_or_path, attn_implementation=attn_implementation, **kwargs
         )
 
     def save_pretrained(self, save_directory: str | os.PathLike) -> None:

@@ -14,6 +14,13 @@ things:
   ``bias``; the old persistent buffer ``embeddings.position_ids`` is dropped silently.
 * safety: safetensors holds raw tensors only; ``pytorch_model.bin`` is read with
   ``torch.load(weights_only=True)``, which refuses to run pickled code.
+* precision: like transformers, a model loads in float32 unless ``dtype`` (or its older
+  spelling ``torch_dtype``) asks for ``float16``, ``bfloat16``, ... or ``"auto"``: the
+  checkpoint's own precision (config.json's ``dtype``, else that of its first float tensor).
+  ``save_pretrained`` records the model's precision as config.json's ``dtype``, as transformers
+  does.
+* keywords: every keyword is a loading option or a config field; anything else (a misspelled
+  ``num_lables``) is refused, naming the closest valid name.
 
 References:
     Hugging Face safetensors format (https://huggingface.co/docs/safetensors).
@@ -32,7 +39,16 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from ..config import ATTN_IMPLEMENTATIONS, CONFIG_NAME, BertConfig
+from ..config import (
+    ATTN_IMPLEMENTATIONS,
+    CONFIG_NAME,
+    HUB_OPTIONS,
+    BertConfig,
+    check_keywords,
+    hub_file,
+    local_directory,
+    valid_override_names,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -40,10 +56,21 @@ SAFE_WEIGHTS_NAME = "model.safetensors"
 WEIGHTS_NAME = "pytorch_model.bin"
 
 
-def _resolve(name_or_path: str | os.PathLike) -> tuple[Path, Path]:
+DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16,
+          "float64": torch.float64}
+# keywords of from_pretrained that are not config fields
+LOADING_OPTIONS = ("attn_implementation", "dtype", "torch_dtype", "subfolder", *HUB_OPTIONS)
+
+
+def _resolve(
+    name_or_path: str | os.PathLike, subfolder: str = "", **hub_options: Any
+) -> tuple[Path, Path]:
     """Return (config.json, weights file) for a local directory or a Hub model id."""
-    directory = Path(name_or_path)
-    if directory.is_dir():
+    if Path(name_or_path).is_file():
+        raise ValueError(f"{name_or_path} is a file; from_pretrained expects a directory or "
+                         "Hub id")
+    directory = local_directory(name_or_path, subfolder)
+    if directory is not None:
         config_file = directory / CONFIG_NAME
         if not config_file.is_file():
             raise FileNotFoundError(f"no {CONFIG_NAME} in {directory}")
@@ -53,18 +80,37 @@ def _resolve(name_or_path: str | os.PathLike) -> tuple[Path, Path]:
         raise FileNotFoundError(
             f"no {SAFE_WEIGHTS_NAME} or {WEIGHTS_NAME} in {directory}"
         )
-    if directory.exists():
-        raise ValueError(f"{directory} is a file; from_pretrained expects a directory or Hub id")
-    from huggingface_hub import hf_hub_download
-    from huggingface_hub.utils import EntryNotFoundError
-
     repo_id = str(name_or_path)
-    config_file = Path(hf_hub_download(repo_id=repo_id, filename=CONFIG_NAME))
+    config_file = hub_file(repo_id, CONFIG_NAME, subfolder, **hub_options)
     try:
-        weights = Path(hf_hub_download(repo_id=repo_id, filename=SAFE_WEIGHTS_NAME))
-    except EntryNotFoundError:
-        weights = Path(hf_hub_download(repo_id=repo_id, filename=WEIGHTS_NAME))
+        weights = hub_file(repo_id, SAFE_WEIGHTS_NAME, subfolder, **hub_options)
+    except FileNotFoundError:
+        weights = hub_file(repo_id, WEIGHTS_NAME, subfolder, **hub_options)
     return config_file, weights
+
+
+def _parse_dtype(dtype: Any) -> torch.dtype | str:
+    """A floating torch dtype, its name (``"float16"``, ``"torch.float16"``) or ``"auto"``."""
+    if dtype is None:
+        return torch.float32  # transformers' default too, whatever the checkpoint holds
+    if dtype == "auto":
+        return "auto"
+    if isinstance(dtype, str) and dtype.removeprefix("torch.") in DTYPES:
+        return DTYPES[dtype.removeprefix("torch.")]
+    if isinstance(dtype, torch.dtype) and dtype.is_floating_point:
+        return dtype
+    raise ValueError(f"unknown dtype {dtype!r}; expected 'auto', a floating-point torch dtype "
+                     f"or one of {tuple(DTYPES)}")
+
+
+def _checkpoint_dtype(config: BertConfig, state: dict[str, torch.Tensor]) -> torch.dtype:
+    """``dtype="auto"``: config.json's ``dtype`` (or ``torch_dtype``), else the first float
+    tensor's."""
+    saved = config.extra.get("dtype") or config.extra.get("torch_dtype")
+    if saved in DTYPES:
+        return DTYPES[saved]
+    floats = [t.dtype for t in state.values() if t.is_floating_point()]
+    return floats[0] if floats else torch.float32
 
 
 def load_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
@@ -126,16 +172,30 @@ def from_pretrained(
     cls: type,
     name_or_path: str | os.PathLike,
     attn_implementation: str | None = None,
+    dtype: torch.dtype | str | None = None,
+    torch_dtype: torch.dtype | str | None = None,
+    subfolder: str = "",
     **config_overrides: Any,
 ):
     """Build ``cls`` from a transformers checkpoint directory or Hub id, in eval mode.
 
+    ``dtype`` (or ``torch_dtype``): the parameters' precision, float32 by default, ``"auto"``
+    for the checkpoint's. ``subfolder``: the checkpoint lies in that folder of the directory or
+    repository; ``revision``, ``cache_dir``, ``token``, ... go to the Hub download.
     ``config_overrides`` replace config.json values (e.g. ``num_labels=3``,
-    ``hidden_dropout_prob=0.0``). Newly initialised weights (a head the checkpoint lacks) and
-    unused checkpoint weights are reported with ``warnings.warn``. Raises ``ValueError`` for a
-    shape that does not match the model, a corrupt file or a config.json that is not BERT's.
+    ``hidden_dropout_prob=0.0``); any other keyword is a ``TypeError``. Newly initialised
+    weights (a head the checkpoint lacks) and unused checkpoint weights are reported with
+    ``warnings.warn``. Raises ``ValueError`` for a shape that does not match the model, a
+    corrupt file or a config.json that is not BERT's.
     """
-    config_file, weights_file = _resolve(name_or_path)
+    if dtype is not None and torch_dtype is not None:
+        raise ValueError("pass dtype or torch_dtype, not both (torch_dtype is the older name)")
+    dtype = _parse_dtype(torch_dtype if dtype is None else dtype)
+    hub_options = {k: config_overrides.pop(k) for k in HUB_OPTIONS if k in config_overrides}
+    config_file, weights_file = _resolve(name_or_path, subfolder, **hub_options)
+    saved = BertConfig.from_json_file(config_file).to_dict()
+    check_keywords(config_overrides, valid_override_names(saved) | set(LOADING_OPTIONS),
+                   what="BertConfig field or from_pretrained option")
     if attn_implementation is not None:
         if attn_implementation not in ATTN_IMPLEMENTATIONS:
             raise ValueError(
@@ -159,6 +219,7 @@ def from_pretrained(
     unexpected = sorted(k for k in state if k not in own)
     model.load_state_dict({k: v for k, v in state.items() if k in own}, strict=False)
     model.tie_weights()
+    model.to(_checkpoint_dtype(config, state) if dtype == "auto" else dtype)
     if missing:
         warnings.warn(
             f"Some weights of {cls.__name__} were not initialized from the checkpoint at "
@@ -179,6 +240,9 @@ def from_pretrained(
 def save_pretrained(model: torch.nn.Module, save_directory: str | os.PathLike) -> None:
     """Write ``config.json`` and ``model.safetensors`` into ``save_directory``.
 
+    config.json's ``dtype`` is the parameters' precision (the older ``torch_dtype`` key is
+    dropped), as transformers writes it.
+
     Tied duplicates (``cls.predictions.decoder.weight`` / ``.bias``) are left out, as the reference
     does; safetensors refuses shared tensors, and transformers re-ties them on load.
     """
@@ -186,7 +250,9 @@ def save_pretrained(model: torch.nn.Module, save_directory: str | os.PathLike) -
     if directory.is_file():
         raise ValueError(f"{directory} is a file; save_pretrained expects a directory")
     directory.mkdir(parents=True, exist_ok=True)
-    config: BertConfig = model.config.copy(architectures=[type(model).__name__])
+    dtype = str(next(model.parameters()).dtype).removeprefix("torch.")
+    config: BertConfig = model.config.copy(architectures=[type(model).__name__], dtype=dtype)
+    config.extra.pop("torch_dtype", None)
     config.save_pretrained(directory)
     tied = _tied_keys(model)
     state = {k: v.detach().contiguous() for k, v in model.state_dict().items() if k not in tied}

@@ -187,3 +187,98 @@ def test_save_into_a_file_path_fails(tmp_path):
         BertModel(BertConfig(**TINY)).save_pretrained(tmp_path / "file")
     save_file({"x": torch.zeros(1)}, tmp_path / "w.safetensors")
     assert set(load_state_dict(tmp_path / "w.safetensors")) == {"x"}
+
+
+# --- loading options and bad keyword arguments ----------------------------------------------------
+
+
+def test_misspelled_config_key_is_refused_and_never_saved(tmp_path):
+    _tiny_checkpoint(tmp_path, cls=transformers.BertModel)
+    with pytest.raises(TypeError, match=r"'num_lables'.*did you mean 'num_labels'"):
+        BertForSequenceClassification.from_pretrained(tmp_path, num_lables=3)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'num_lables'"):
+        transformers.BertForSequenceClassification.from_pretrained(tmp_path, num_lables=3)
+    with pytest.raises(TypeError, match=r"'attn_implementaton'.*did you mean "
+                                        r"'attn_implementation'"):
+        BertModel.from_pretrained(tmp_path, attn_implementaton="eager")
+    # keys of the checkpoint's own config.json may be overridden, even unknown ones
+    (tmp_path / "config.json").write_text(json.dumps(
+        {**json.loads((tmp_path / "config.json").read_text()), "custom_key": 1}))
+    model = BertModel.from_pretrained(tmp_path, custom_key=2, output_hidden_states=True)
+    assert model.config.custom_key == 2 and model.config.output_hidden_states
+    model.save_pretrained(tmp_path / "out")
+    saved = json.loads((tmp_path / "out" / "config.json").read_text())
+    assert saved["custom_key"] == 2 and "num_lables" not in saved
+
+
+@pytest.mark.parametrize("kwargs, dtype", [
+    ({"torch_dtype": torch.float16}, torch.float16),
+    ({"dtype": torch.bfloat16}, torch.bfloat16),
+    ({"dtype": "float16"}, torch.float16),
+    ({"torch_dtype": "float32"}, torch.float32),
+    ({}, torch.float32),
+])
+def test_dtype_is_honoured_and_saved_like_transformers(tmp_path, kwargs, dtype):
+    ref = _tiny_checkpoint(tmp_path)
+    model = BertForMaskedLM.from_pretrained(tmp_path, **kwargs)
+    assert model.dtype == dtype
+    assert all(p.dtype == dtype for p in model.parameters())
+    state = load_file(tmp_path / "model.safetensors")
+    key = "bert.encoder.layer.0.attention.self.query.weight"
+    assert torch.equal(model.state_dict()[key], state[key].to(dtype))
+    ids = torch.randint(0, 99, (2, 5))
+    with torch.no_grad():
+        logits = model(ids).logits
+    assert logits.dtype == dtype
+    if dtype == torch.float32:
+        torch.testing.assert_close(logits, ref(ids).logits, rtol=0, atol=1e-5)
+    model.save_pretrained(tmp_path / "out")  # used to fail: dtype is not JSON serializable
+    saved = json.loads((tmp_path / "out" / "config.json").read_text())
+    name = str(dtype).removeprefix("torch.")
+    assert saved["dtype"] == name and "torch_dtype" not in saved
+    ref.to(dtype).save_pretrained(tmp_path / "ref")
+    assert json.loads((tmp_path / "ref" / "config.json").read_text())["dtype"] == name
+    assert load_file(tmp_path / "out" / "model.safetensors")[key].dtype == dtype
+    back = transformers.BertForMaskedLM.from_pretrained(tmp_path / "out", dtype="auto")
+    assert back.dtype == dtype
+    torch.testing.assert_close(back.state_dict()[key], model.state_dict()[key], rtol=0, atol=0)
+
+
+def test_dtype_auto_reads_the_checkpoint(tmp_path):
+    _tiny_checkpoint(tmp_path).half().save_pretrained(tmp_path / "half")
+    assert BertForMaskedLM.from_pretrained(tmp_path / "half", dtype="auto").dtype == torch.float16
+    assert BertForMaskedLM.from_pretrained(tmp_path / "half").dtype == torch.float32
+    config = json.loads((tmp_path / "half" / "config.json").read_text())
+    del config["dtype"]  # no dtype in config.json: the weights decide
+    (tmp_path / "half" / "config.json").write_text(json.dumps(config))
+    assert BertModel.from_pretrained(tmp_path / "half", torch_dtype="auto").dtype == torch.float16
+    with pytest.raises(ValueError, match=r"dtype 'float61'.*float16"):
+        BertModel.from_pretrained(tmp_path / "half", dtype="float61")
+    with pytest.raises(ValueError, match="pass dtype or torch_dtype, not both"):
+        BertModel.from_pretrained(tmp_path / "half", dtype="float16", torch_dtype="float32")
+
+
+def test_missing_local_directory_is_not_a_hub_id(tmp_path):
+    from bertedu import BertTokenizer, BertTokenizerFast
+
+    for missing in (tmp_path / "nope", f".//{tmp_path}/nope", "./nope", "../nope/x"):
+        for load in (BertModel.from_pretrained, BertConfig.from_pretrained,
+                     BertTokenizer.from_pretrained, BertTokenizerFast.from_pretrained):
+            with pytest.raises(FileNotFoundError, match=r"no such directory") as err:
+                load(missing)
+            assert "repo id" not in str(err.value).lower()
+    # a well-formed hub id that is not available offline names both possibilities
+    with pytest.raises(OSError, match=r"no-such-user/no-such-model.*(local directory|Hub)"):
+        BertModel.from_pretrained("no-such-user/no-such-model")
+
+
+def test_subfolder(tmp_path):
+    _tiny_checkpoint(tmp_path / "sub")
+    config = BertConfig.from_pretrained(tmp_path, subfolder="sub")
+    assert config.vocab_size == 99 and config.intermediate_size == 37
+    model = BertForMaskedLM.from_pretrained(tmp_path, subfolder="sub")
+    ref = transformers.BertForMaskedLM.from_pretrained(tmp_path, subfolder="sub")
+    key = "bert.embeddings.word_embeddings.weight"
+    assert torch.equal(model.state_dict()[key], ref.state_dict()[key])
+    with pytest.raises(FileNotFoundError, match="no such directory"):
+        BertConfig.from_pretrained(tmp_path, subfolder="other")

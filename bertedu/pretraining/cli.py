@@ -250,7 +250,7 @@ def cli(argv: Sequence[str] | None = None) -> int:
             held = NspDataset.from_corpus(eval_docs, tokenizer, seed=ns.seed + 1, **nsp_kwargs)
     except ValueError as err:
         parser.error(f"--corpus/--held-out {ns.held_out}: {len(train_docs)} training "
-                     f"documents: {err}")
+                     f"document(s) left: {err}")
     torch.manual_seed(ns.seed)
     model = BertForPreTraining(config)
     args = PretrainingArguments(

@@ -76,7 +76,7 @@ BAD = [
     ("--device", ["tpu9"], "--device tpu9: not a device"),
     ("--held-out", ["1.5"], "--held-out 1.5: must be in [0.0, 1.0)"),
     ("--held-out", ["-1"], "--held-out -1.0: must be in [0.0, 1.0)"),
-    ("--held-out", ["0.99"], "--corpus/--held-out 0.99: 1 training documents: next-sentence "
+    ("--held-out", ["0.99"], "--corpus/--held-out 0.99: 1 training document(s) left: next-sentence "
                              "prediction needs at least 2 documents"),
     ("--stop-after", ["0"], "--stop-after 0: must be >= 1"),
     ("--save-every", ["-1"], "--save-every -1: must be >= 0"),

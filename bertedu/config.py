@@ -397,6 +397,8 @@ class BertConfig:
             data = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as err:
             raise ValueError(f"{path} is not valid JSON: {err}") from err
+        except UnicodeDecodeError as err:
+            raise ValueError(f"{path} is not a UTF-8 text file: {err}") from err
         return cls.from_dict(data, **overrides)
 
     def save_pretrained(self, save_directory: str | os.PathLike) -> Path:

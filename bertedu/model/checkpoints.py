@@ -238,7 +238,7 @@ def from_pretrained(
 
 
 def save_pretrained(model: torch.nn.Module, save_directory: str | os.PathLike) -> None:
-    """Write ``config.json`` and ``model.safetensors`` into ``save_directory``.
+    """Write ``config.json`` and ``model.safetensors`` into ``save_directory``, atomically.
 
     config.json's ``dtype`` is the parameters' precision (the older ``torch_dtype`` key is
     dropped), as transformers writes it.
@@ -253,7 +253,17 @@ def save_pretrained(model: torch.nn.Module, save_directory: str | os.PathLike) -
     dtype = str(next(model.parameters()).dtype).removeprefix("torch.")
     config: BertConfig = model.config.copy(architectures=[type(model).__name__], dtype=dtype)
     config.extra.pop("torch_dtype", None)
-    config.save_pretrained(directory)
     tied = _tied_keys(model)
     state = {k: v.detach().contiguous() for k, v in model.state_dict().items() if k not in tied}
-    save_file(state, directory / SAFE_WEIGHTS_NAME, metadata={"format": "pt"})
+    # both files are written in full beside the old ones, then renamed over them: an error or a
+    # kill while writing leaves the previous checkpoint as it was
+    weights_tmp = directory / (SAFE_WEIGHTS_NAME + ".tmp")
+    config_tmp = directory / (CONFIG_NAME + ".tmp")
+    try:
+        save_file(state, weights_tmp, metadata={"format": "pt"})
+        config.to_json_file(config_tmp)
+        os.replace(weights_tmp, directory / SAFE_WEIGHTS_NAME)
+        os.replace(config_tmp, directory / CONFIG_NAME)
+    finally:
+        weights_tmp.unlink(missing_ok=True)
+        config_tmp.unlink(missing_ok=True)

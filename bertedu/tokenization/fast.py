@@ -337,7 +337,14 @@ def train_wordpiece_vocab(
             except UnicodeDecodeError as err:
                 raise ValueError(f"training file {path!r} is not UTF-8 text: {err}") from err
     else:
-        texts = [t for t in corpus]
+        texts = list(corpus)
+        for i, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise TypeError(
+                    f"corpus must be texts (str) or file paths; item {i} is a "
+                    f"{type(text).__name__} (for documents of sentences pass "
+                    "[s for doc in docs for s in doc])"
+                )
     # words and their counts, as the trainer will see them (normalized, pre-tokenized)
     words: dict[str, int] = {}
     for text in texts:

@@ -3,6 +3,7 @@
 import json
 import pickle
 import warnings
+from pathlib import Path
 
 import pytest
 import torch
@@ -282,3 +283,26 @@ def test_subfolder(tmp_path):
     assert torch.equal(model.state_dict()[key], ref.state_dict()[key])
     with pytest.raises(FileNotFoundError, match="no such directory"):
         BertConfig.from_pretrained(tmp_path, subfolder="other")
+
+
+def test_failed_save_leaves_the_previous_checkpoint(tmp_path, monkeypatch):
+    from bertedu.model import checkpoints
+
+    BertForMaskedLM(BertConfig(**TINY)).save_pretrained(tmp_path)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+
+    def half_written(state, path, metadata=None):
+        Path(path).write_bytes(b"\x00" * 10)
+        raise OSError("disk full")
+
+    monkeypatch.setattr(checkpoints, "save_file", half_written)
+    with pytest.raises(OSError, match="disk full"):
+        BertForMaskedLM(BertConfig(**{**TINY, "vocab_size": 120})).save_pretrained(tmp_path)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_non_utf8_config_is_named(tmp_path):
+    text = '{"model_type": "bert", "x": "caf\xe9"}'
+    (tmp_path / "config.json").write_bytes(text.encode("latin-1"))
+    with pytest.raises(ValueError, match=r"config\.json is not a UTF-8 text file"):
+        BertConfig.from_pretrained(tmp_path)

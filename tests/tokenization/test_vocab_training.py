@@ -66,3 +66,9 @@ def test_non_utf8_training_file_is_named(tmp_path):
     path.write_bytes("caf\xe9 au lait\n".encode("latin-1"))
     with pytest.raises(ValueError, match=r"latin1\.txt.*not UTF-8"):
         train_wordpiece_vocab(path, vocab_size=100)
+
+
+def test_documents_are_not_texts():
+    docs = [["A first sentence.", "A second one."], ["Another document."]]
+    with pytest.raises(TypeError, match=r"item 0 is a list .*for s in doc"):
+        train_wordpiece_vocab(docs, vocab_size=100)

@@ -42,13 +42,11 @@ from safetensors.torch import load_file, save_file
 from ..config import (
     ATTN_IMPLEMENTATIONS,
     CONFIG_NAME,
-    HUB_OPTIONS,
     BertConfig,
     check_keywords,
-    hub_file,
-    local_directory,
     valid_override_names,
 )
+from ..hub import HUB_OPTIONS, hub_file, local_directory
 
 logger = logging.getLogger(__name__)
 

@@ -85,10 +85,8 @@ BAD = [
     ("--vocab-size", ["3"], "--vocab-size 3: must be >= 6"),
     ("--vocab-size", ["40"], "--vocab-size 40: vocab_size=40 is too small"),
     ("--seed", ["-1"], "--seed -1: must be in [0, 2**32)"),
-    ("--overwrite", [], None),  # with --resume below
+    ("--resume", ["{root}/empty.pt", "--overwrite"], "--overwrite and --resume exclude each other"),
 ]
-BAD[-1] = ("--resume", ["{root}/empty.pt", "--overwrite"],
-           "--overwrite and --resume exclude each other")
 if NO_CUDA:
     BAD.append(("--device", ["cuda"], "--device cuda: CUDA is not available"))
 

@@ -8,7 +8,10 @@ this one object.
 
 The field names and defaults are those of Hugging Face ``transformers``' ``BertConfig`` and the
 JSON file is its ``config.json``, so a configuration moves between the two libraries without loss:
-keys that bertedu does not use are kept and written back unchanged.
+keys that bertedu does not use are kept and written back unchanged. Overrides (``preset``,
+``from_dict``, ``from_pretrained``, ``copy``) must name a field, a generic transformers key or a key
+of the file: a misspelled ``num_lables=3`` is refused with the closest valid name, instead of being
+kept, ignored and saved. Values must be ones JSON can hold.
 
 References:
     Devlin et al. (2018), BERT, section 3 (model sizes BERT-BASE L=12 H=768 A=12 and BERT-LARGE

@@ -57,7 +57,13 @@ WEIGHTS_NAME = "pytorch_model.bin"
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16,
           "float64": torch.float64}
 # keywords of from_pretrained that are not config fields
-LOADING_OPTIONS = ("attn_implementation", "dtype", "torch_dtype", "subfolder", *HUB_OPTIONS)
+LOADING_OPTIONS = ("attn_implementation", "dtype", "torch_dtype", "subfolder", "config",
+                   *HUB_OPTIONS)
+# transformers' loading options that bertedu has no use for: refused by name, not guessed at
+UNSUPPORTED_OPTIONS = ("device_map", "low_cpu_mem_usage", "trust_remote_code", "use_safetensors",
+                       "output_loading_info", "ignore_mismatched_sizes", "state_dict", "proxies",
+                       "quantization_config", "from_tf", "from_flax", "variant", "max_memory",
+                       "offload_folder", "tp_plan", "key_mapping")
 
 
 def _resolve(
@@ -173,26 +179,34 @@ def from_pretrained(
     dtype: torch.dtype | str | None = None,
     torch_dtype: torch.dtype | str | None = None,
     subfolder: str = "",
+    config: BertConfig | None = None,
     **config_overrides: Any,
 ):
     """Build ``cls`` from a transformers checkpoint directory or Hub id, in eval mode.
 
     ``dtype`` (or ``torch_dtype``): the parameters' precision, float32 by default, ``"auto"``
     for the checkpoint's. ``subfolder``: the checkpoint lies in that folder of the directory or
-    repository; ``revision``, ``cache_dir``, ``token``, ... go to the Hub download.
+    repository; ``revision``, ``cache_dir``, ``token``, ... go to the Hub download. ``config``:
+    a ``BertConfig`` to use instead of the checkpoint's config.json.
     ``config_overrides`` replace config.json values (e.g. ``num_labels=3``,
     ``hidden_dropout_prob=0.0``); any other keyword is a ``TypeError``. Newly initialised
     weights (a head the checkpoint lacks) and unused checkpoint weights are reported with
     ``warnings.warn``. Raises ``ValueError`` for a shape that does not match the model, a
     corrupt file or a config.json that is not BERT's.
     """
+    for name in config_overrides:
+        if name in UNSUPPORTED_OPTIONS:
+            raise TypeError(f"{name!r} is a transformers loading option that bertedu does not "
+                            "support")
+    if config is not None and not isinstance(config, BertConfig):
+        raise TypeError(f"config must be a bertedu BertConfig, got {type(config).__name__}")
     if dtype is not None and torch_dtype is not None:
         raise ValueError("pass dtype or torch_dtype, not both (torch_dtype is the older name)")
     dtype = _parse_dtype(torch_dtype if dtype is None else dtype)
     hub_options = {k: config_overrides.pop(k) for k in HUB_OPTIONS if k in config_overrides}
     config_file, weights_file = _resolve(name_or_path, subfolder, **hub_options)
-    saved = BertConfig.from_json_file(config_file).to_dict()
-    check_keywords(config_overrides, valid_override_names(saved) | set(LOADING_OPTIONS),
+    base = BertConfig.from_json_file(config_file) if config is None else config
+    check_keywords(config_overrides, valid_override_names(base.to_dict()) | set(LOADING_OPTIONS),
                    what="BertConfig field or from_pretrained option")
     if attn_implementation is not None:
         if attn_implementation not in ATTN_IMPLEMENTATIONS:
@@ -201,7 +215,7 @@ def from_pretrained(
                 f"{ATTN_IMPLEMENTATIONS}"
             )
         config_overrides["attn_implementation"] = attn_implementation
-    config = BertConfig.from_json_file(config_file, **config_overrides)
+    config = base.copy(**config_overrides)
     model = cls(config)
     state = load_state_dict(weights_file)
     own = model.state_dict()

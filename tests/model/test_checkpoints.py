@@ -306,3 +306,18 @@ def test_non_utf8_config_is_named(tmp_path):
     (tmp_path / "config.json").write_bytes(text.encode("latin-1"))
     with pytest.raises(ValueError, match=r"config\.json is not a UTF-8 text file"):
         BertConfig.from_pretrained(tmp_path)
+
+
+def test_config_argument_and_unsupported_options(tmp_path):
+    _tiny_checkpoint(tmp_path)
+    config = BertConfig.from_pretrained(tmp_path, hidden_dropout_prob=0.0)
+    model = BertForMaskedLM.from_pretrained(tmp_path, config=config, num_labels=4)
+    ref = transformers.BertForMaskedLM.from_pretrained(
+        tmp_path, config=transformers.BertConfig.from_pretrained(tmp_path, hidden_dropout_prob=0.0))
+    assert model.config.hidden_dropout_prob == ref.config.hidden_dropout_prob == 0.0
+    assert model.config.num_labels == 4 and config.num_labels == 2  # the argument is not changed
+    with pytest.raises(TypeError, match="config must be a bertedu BertConfig"):
+        BertModel.from_pretrained(tmp_path, config=ref.config)
+    with pytest.raises(TypeError, match="'device_map' is a transformers loading option that "
+                                        "bertedu does not support"):
+        BertModel.from_pretrained(tmp_path, device_map="auto")

@@ -251,6 +251,10 @@ def cli(argv: Sequence[str] | None = None) -> int:
     except ValueError as err:
         parser.error(f"--corpus/--held-out {ns.held_out}: {len(train_docs)} training "
                      f"document(s) left: {err}")
+    if ns.eval_every and held is None:
+        parser.error(f"--eval-every {ns.eval_every}: nothing to evaluate on; --held-out "
+                     f"{ns.held_out} keeps {len(eval_docs)} of {len(docs)} documents (2 or more "
+                     "are needed, one with 2 sentences)")
     torch.manual_seed(ns.seed)
     model = BertForPreTraining(config)
     args = PretrainingArguments(

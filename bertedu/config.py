@@ -8,7 +8,10 @@ this one object.
 
 The field names and defaults are those of Hugging Face ``transformers``' ``BertConfig`` and the
 JSON file is its ``config.json``, so a configuration moves between the two libraries without loss:
-keys that bertedu does not use are kept and written back unchanged.
+keys that bertedu does not use are kept and written back unchanged. Overrides (``preset``,
+``from_dict``, ``from_pretrained``, ``copy``) must name a field, a generic transformers key or a key
+of the file: a misspelled ``num_lables=3`` is refused with the closest valid name, instead of being
+kept, ignored and saved. Values must be ones JSON can hold.
 
 References:
     Devlin et al. (2018), BERT, section 3 (model sizes BERT-BASE L=12 H=768 A=12 and BERT-LARGE
@@ -19,10 +22,15 @@ References:
 from __future__ import annotations
 
 import copy
+import difflib
+import inspect
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+from .hub import HUB_OPTIONS, hub_file, local_directory
 
 CONFIG_NAME = "config.json"
 
@@ -62,8 +70,58 @@ _BERT_FIELDS = (
 )
 
 
+# The generic keys of transformers' ``PretrainedConfig`` (generation settings, token ids, ...):
+# bertedu does not use them, but they are valid names to override, as there.
+_GENERIC_KEYS = frozenset((
+    "_name_or_path", "bad_words_ids", "begin_suppress_tokens", "bos_token_id",
+    "chunk_size_feed_forward", "cross_attention_hidden_size", "decoder_start_token_id",
+    "diversity_penalty", "do_sample", "dtype", "early_stopping", "encoder_no_repeat_ngram_size",
+    "eos_token_id", "exponential_decay_length_penalty", "finetuning_task", "forced_bos_token_id",
+    "forced_eos_token_id", "is_encoder_decoder", "length_penalty", "max_length", "min_length",
+    "no_repeat_ngram_size", "num_beam_groups", "num_beams", "num_return_sequences",
+    "output_scores", "prefix", "pruned_heads", "remove_invalid_values", "repetition_penalty",
+    "return_dict_in_generate", "sep_token_id", "suppress_tokens", "task_specific_params",
+    "temperature", "tf_legacy_loss", "tie_encoder_decoder", "tokenizer_class", "top_k", "top_p",
+    "torch_dtype", "torchscript", "transformers_version", "typical_p", "use_bfloat16",
+    "model_type", "_attn_implementation", "gradient_checkpointing",
+))
+
+
 def _default_id2label(num_labels: int) -> dict[int, str]:
     return {i: f"LABEL_{i}" for i in range(num_labels)}
+
+
+def check_keywords(
+    given: Iterable[str], valid: Iterable[str], what: str = "BertConfig field"
+) -> None:
+    """Raise ``TypeError`` for the first name of ``given`` not in ``valid``, with the closest
+    valid name (a misspelled key would otherwise be kept, ignored, and saved)."""
+    valid = set(valid)
+    for name in given:
+        if name not in valid:
+            close = difflib.get_close_matches(name, sorted(valid), n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise TypeError(f"unexpected keyword argument {name!r}: it is not a {what}{hint}")
+
+
+def valid_override_names(config_dict: dict[str, Any] | None = None) -> set[str]:
+    """Names that may override a config: BERT's fields, transformers' generic keys, and the keys
+    already in ``config_dict`` (an unknown key of a config.json may be given a new value)."""
+    params = inspect.signature(BertConfig.__init__).parameters
+    names = {n for n, p in params.items() if p.kind is p.POSITIONAL_OR_KEYWORD} - {"self"}
+    return names | _GENERIC_KEYS | set(config_dict or ())
+
+
+def _json_value(key: str, value: Any) -> Any:
+    """``value`` if JSON can hold it (a torch dtype becomes its name, as transformers writes it),
+    else ``TypeError`` naming ``key``: nothing that cannot be saved is accepted."""
+    if key in ("dtype", "torch_dtype") and value is not None and not isinstance(value, str):
+        value = str(value).removeprefix("torch.")  # torch.float16 -> "float16"
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"config key {key!r} has a value that JSON cannot hold: {err}") from err
+    return value
 
 
 class BertConfig:
@@ -162,7 +220,8 @@ class BertConfig:
         private_impl = kwargs.pop("_attn_implementation", None)
         self.attn_implementation = attn_implementation or private_impl or "sdpa"
         self._set_labels(num_labels, id2label, label2id)
-        self.extra: dict[str, Any] = kwargs  # unknown keys, written back unchanged
+        # unknown keys, written back unchanged
+        self.extra: dict[str, Any] = {k: _json_value(k, v) for k, v in kwargs.items()}
         self.validate()
 
     # ----------------------------------------------------------------------------- labels
@@ -275,6 +334,7 @@ class BertConfig:
         """
         if name not in PRESETS:
             raise ValueError(f"unknown preset {name!r}; expected one of {tuple(PRESETS)}")
+        check_keywords(overrides, valid_override_names())
         layers, hidden, heads, inter = PRESETS[name]
         kwargs: dict[str, Any] = {
             "num_hidden_layers": layers,
@@ -316,7 +376,8 @@ class BertConfig:
     def from_dict(cls, config_dict: dict[str, Any], **overrides: Any) -> BertConfig:
         """Build a config from a ``config.json`` dictionary; ``overrides`` replace its values.
 
-        Raises ``ValueError`` when the dictionary declares another ``model_type``.
+        Raises ``ValueError`` when the dictionary declares another ``model_type`` and
+        ``TypeError`` for an override that is neither a config field nor a key of the dictionary.
         """
         if not isinstance(config_dict, dict):
             raise TypeError(f"config must be a dict, got {type(config_dict).__name__}")
@@ -325,6 +386,7 @@ class BertConfig:
             raise ValueError(
                 f"this is not a BERT config: model_type is {model_type!r}, expected 'bert'"
             )
+        check_keywords(overrides, valid_override_names(config_dict))
         kwargs = copy.deepcopy(config_dict)
         kwargs.update(overrides)
         if "num_labels" in overrides and "id2label" not in overrides:
@@ -340,6 +402,8 @@ class BertConfig:
             data = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as err:
             raise ValueError(f"{path} is not valid JSON: {err}") from err
+        except UnicodeDecodeError as err:
+            raise ValueError(f"{path} is not a UTF-8 text file: {err}") from err
         return cls.from_dict(data, **overrides)
 
     def save_pretrained(self, save_directory: str | os.PathLike) -> Path:
@@ -353,17 +417,23 @@ class BertConfig:
         return path
 
     @classmethod
-    def from_pretrained(cls, name_or_path: str | os.PathLike, **overrides: Any) -> BertConfig:
-        """Load from a directory holding ``config.json``, a json file, or a Hub model id."""
+    def from_pretrained(
+        cls, name_or_path: str | os.PathLike, subfolder: str = "", **overrides: Any
+    ) -> BertConfig:
+        """Load from a directory holding ``config.json`` (or its ``subfolder``), a json file, or
+        a Hub model id. Hub options (``revision``, ``cache_dir``, ``token``, ...) are passed on
+        to the download; other keywords override config values."""
+        hub_options = {k: overrides.pop(k) for k in HUB_OPTIONS if k in overrides}
         path = Path(name_or_path)
-        if path.is_dir():
-            path = path / CONFIG_NAME
+        if not subfolder and path.is_file():
+            return cls.from_json_file(path, **overrides)
+        directory = local_directory(name_or_path, subfolder)
+        if directory is None:
+            path = hub_file(str(name_or_path), CONFIG_NAME, subfolder, **hub_options)
+        else:
+            path = directory / CONFIG_NAME
             if not path.is_file():
-                raise FileNotFoundError(f"no {CONFIG_NAME} in directory {name_or_path}")
-        elif not path.is_file():
-            from huggingface_hub import hf_hub_download
-
-            path = Path(hf_hub_download(repo_id=str(name_or_path), filename=CONFIG_NAME))
+                raise FileNotFoundError(f"no {CONFIG_NAME} in directory {directory}")
         return cls.from_json_file(path, **overrides)
 
     # ----------------------------------------------------------------------------- misc
@@ -387,3 +457,4 @@ class BertConfig:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__} {self.to_json_string()}"
+

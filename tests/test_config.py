@@ -119,3 +119,30 @@ def test_attn_implementation_not_written():
     cfg = BertConfig(attn_implementation="eager")
     assert "attn_implementation" not in cfg.to_dict()
     assert cfg.copy(hidden_dropout_prob=0.0).attn_implementation == "eager"
+
+
+def test_misspelled_override_is_refused(tmp_path):
+    BertConfig(vocab_size=99).save_pretrained(tmp_path)
+    for call in (lambda: BertConfig.from_pretrained(tmp_path, num_lables=3),
+                 lambda: BertConfig.preset("tiny", vocab_szie=100),
+                 lambda: BertConfig().copy(hiden_size=64)):
+        with pytest.raises(TypeError, match=r"did you mean '(num_labels|vocab_size|hidden_size)'"):
+            call()
+    assert "num_lables" not in (tmp_path / "config.json").read_text()
+    # every generic key of transformers' PretrainedConfig is a valid override, like there
+    generic = set(transformers.PretrainedConfig().to_dict())
+    cfg = BertConfig.from_pretrained(tmp_path, **{k: None for k in generic - {
+        "model_type", "id2label", "label2id", "architectures", "pad_token_id", "problem_type",
+        "is_decoder", "add_cross_attention", "tie_word_embeddings", "output_attentions",
+        "output_hidden_states", "return_dict"}})
+    assert cfg.bos_token_id is None
+    # the constructor keeps unknown keys, like transformers (config.json of other tools)
+    assert BertConfig(my_field=1).to_dict()["my_field"] == 1
+
+
+def test_values_that_json_cannot_hold_are_refused():
+    with pytest.raises(TypeError, match="my_field.*JSON"):
+        BertConfig(my_field=object())
+    import torch
+
+    assert BertConfig(torch_dtype=torch.float16).to_dict()["torch_dtype"] == "float16"

@@ -6,6 +6,10 @@ biases, LayerNorm at 1/0), tying the masked-LM decoder to the word embeddings (o
 two names), gradient checkpointing switches, parameter counting, and checkpoint I/O
 (``from_pretrained`` / ``save_pretrained``, implemented in :mod:`bertedu.model.checkpoints`).
 
+Every model's inputs pass one check before its ``forward`` runs (a forward pre-hook): each tensor
+argument is a ``torch.Tensor`` or ``None``, so a tokenizer's lists (``return_tensors`` not set)
+fail at once with what to do, not with an ``AttributeError`` deep inside.
+
 The helpers below it are shared by every model that wraps a ``BertModel`` (the pretraining models
 in :mod:`bertedu.model.modeling`, the fine-tuning models in :mod:`bertedu.model.task_models`):
 default the output flags from the config, call the encoder with ``return_dict=True``, and return
@@ -17,7 +21,9 @@ References:
 
 from __future__ import annotations
 
+import inspect
 import os
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -27,6 +33,44 @@ from ..config import BertConfig
 from . import checkpoints
 from .heads import BertLMPredictionHead
 from .outputs import ModelOutput
+
+# ---------------------------------------------------------------------------------- input check
+# forward arguments that must be tensors (or None)
+TENSOR_ARGUMENTS = frozenset((
+    "input_ids", "attention_mask", "token_type_ids", "position_ids", "head_mask",
+    "inputs_embeds", "encoder_hidden_states", "encoder_attention_mask", "labels",
+    "next_sentence_label", "start_positions", "end_positions",
+))
+
+
+def _tensor_argument_error(model: nn.Module, name: str, value: Any) -> TypeError:
+    kind = type(value).__name__
+    if isinstance(value, Mapping):  # the whole tokenizer output passed as one argument
+        fix = ("unpack it: model(**batch), with batch = tokenizer(..., return_tensors='pt')")
+    else:
+        fix = ("pass return_tensors='pt' to the tokenizer (or wrap the ids in torch.tensor, "
+               "with a batch dimension)")
+    return TypeError(f"{type(model).__name__}: {name} must be a torch.Tensor, got a {kind}; {fix}")
+
+
+def check_tensor_inputs(model: nn.Module, args: tuple, kwargs: dict[str, Any]) -> None:
+    """Forward pre-hook: raise ``TypeError`` if a tensor argument is a list, a dict, an array...
+
+    Positional arguments are named from the model's ``forward`` signature.
+    """
+    names = _forward_parameters(type(model))
+    for name, value in (*zip(names, args, strict=False), *kwargs.items()):
+        if value is not None and name in TENSOR_ARGUMENTS and not isinstance(value, torch.Tensor):
+            raise _tensor_argument_error(model, name, value)
+
+
+_PARAMETERS: dict[type, tuple[str, ...]] = {}
+
+
+def _forward_parameters(cls: type) -> tuple[str, ...]:
+    if cls not in _PARAMETERS:
+        _PARAMETERS[cls] = tuple(inspect.signature(cls.forward).parameters)[1:]  # minus self
+    return _PARAMETERS[cls]
 
 
 # ---------------------------------------------------------------------------------- base class
@@ -46,6 +90,7 @@ class BertPreTrainedModel(nn.Module):
                 f"{type(self).__name__} expects a bertedu BertConfig, got {type(config).__name__}"
             )
         self.config = config
+        self.register_forward_pre_hook(_check_inputs_hook, with_kwargs=True)
 
     def post_init(self) -> None:
         """Initialise every weight, then tie the output embeddings to the input ones."""
@@ -112,16 +157,23 @@ class BertPreTrainedModel(nn.Module):
     @classmethod
     def from_pretrained(
         cls, name_or_path: str | os.PathLike, attn_implementation: str | None = None,
-        **config_overrides: Any,
+        **kwargs: Any,
     ):
-        """Load a transformers checkpoint (directory or Hub id); see :mod:`.checkpoints`."""
+        """Load a transformers checkpoint (directory or Hub id); see :mod:`.checkpoints`.
+
+        Keywords: ``dtype``/``torch_dtype``, ``subfolder``, Hub options, or config fields.
+        """
         return checkpoints.from_pretrained(
-            cls, name_or_path, attn_implementation=attn_implementation, **config_overrides
+            cls, name_or_path, attn_implementation=attn_implementation, **kwargs
         )
 
     def save_pretrained(self, save_directory: str | os.PathLike) -> None:
         """Write ``config.json`` + ``model.safetensors`` that transformers loads unchanged."""
         checkpoints.save_pretrained(self, save_directory)
+
+
+def _check_inputs_hook(module: nn.Module, args: tuple, kwargs: dict[str, Any]) -> None:
+    check_tensor_inputs(module, args, kwargs)
 
 
 # ---------------------------------------------------------------------------------- helpers

@@ -14,6 +14,13 @@ things:
   ``bias``; the old persistent buffer ``embeddings.position_ids`` is dropped silently.
 * safety: safetensors holds raw tensors only; ``pytorch_model.bin`` is read with
   ``torch.load(weights_only=True)``, which refuses to run pickled code.
+* precision: like transformers, a model loads in float32 unless ``dtype`` (or its older
+  spelling ``torch_dtype``) asks for ``float16``, ``bfloat16``, ... or ``"auto"``: the
+  checkpoint's own precision (config.json's ``dtype``, else that of its first float tensor).
+  ``save_pretrained`` records the model's precision as config.json's ``dtype``, as transformers
+  does.
+* keywords: every keyword is a loading option or a config field; anything else (a misspelled
+  ``num_lables``) is refused, naming the closest valid name.
 
 References:
     Hugging Face safetensors format (https://huggingface.co/docs/safetensors).
@@ -32,7 +39,14 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from ..config import ATTN_IMPLEMENTATIONS, CONFIG_NAME, BertConfig
+from ..config import (
+    ATTN_IMPLEMENTATIONS,
+    CONFIG_NAME,
+    BertConfig,
+    check_keywords,
+    valid_override_names,
+)
+from ..hub import HUB_OPTIONS, hub_file, local_directory
 
 logger = logging.getLogger(__name__)
 
@@ -40,10 +54,27 @@ SAFE_WEIGHTS_NAME = "model.safetensors"
 WEIGHTS_NAME = "pytorch_model.bin"
 
 
-def _resolve(name_or_path: str | os.PathLike) -> tuple[Path, Path]:
+DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16,
+          "float64": torch.float64}
+# keywords of from_pretrained that are not config fields
+LOADING_OPTIONS = ("attn_implementation", "dtype", "torch_dtype", "subfolder", "config",
+                   *HUB_OPTIONS)
+# transformers' loading options that bertedu has no use for: refused by name, not guessed at
+UNSUPPORTED_OPTIONS = ("device_map", "low_cpu_mem_usage", "trust_remote_code", "use_safetensors",
+                       "output_loading_info", "ignore_mismatched_sizes", "state_dict", "proxies",
+                       "quantization_config", "from_tf", "from_flax", "variant", "max_memory",
+                       "offload_folder", "tp_plan", "key_mapping")
+
+
+def _resolve(
+    name_or_path: str | os.PathLike, subfolder: str = "", **hub_options: Any
+) -> tuple[Path, Path]:
     """Return (config.json, weights file) for a local directory or a Hub model id."""
-    directory = Path(name_or_path)
-    if directory.is_dir():
+    if Path(name_or_path).is_file():
+        raise ValueError(f"{name_or_path} is a file; from_pretrained expects a directory or "
+                         "Hub id")
+    directory = local_directory(name_or_path, subfolder)
+    if directory is not None:
         config_file = directory / CONFIG_NAME
         if not config_file.is_file():
             raise FileNotFoundError(f"no {CONFIG_NAME} in {directory}")
@@ -53,18 +84,37 @@ def _resolve(name_or_path: str | os.PathLike) -> tuple[Path, Path]:
         raise FileNotFoundError(
             f"no {SAFE_WEIGHTS_NAME} or {WEIGHTS_NAME} in {directory}"
         )
-    if directory.exists():
-        raise ValueError(f"{directory} is a file; from_pretrained expects a directory or Hub id")
-    from huggingface_hub import hf_hub_download
-    from huggingface_hub.utils import EntryNotFoundError
-
     repo_id = str(name_or_path)
-    config_file = Path(hf_hub_download(repo_id=repo_id, filename=CONFIG_NAME))
+    config_file = hub_file(repo_id, CONFIG_NAME, subfolder, **hub_options)
     try:
-        weights = Path(hf_hub_download(repo_id=repo_id, filename=SAFE_WEIGHTS_NAME))
-    except EntryNotFoundError:
-        weights = Path(hf_hub_download(repo_id=repo_id, filename=WEIGHTS_NAME))
+        weights = hub_file(repo_id, SAFE_WEIGHTS_NAME, subfolder, **hub_options)
+    except FileNotFoundError:
+        weights = hub_file(repo_id, WEIGHTS_NAME, subfolder, **hub_options)
     return config_file, weights
+
+
+def _parse_dtype(dtype: Any) -> torch.dtype | str:
+    """A floating torch dtype, its name (``"float16"``, ``"torch.float16"``) or ``"auto"``."""
+    if dtype is None:
+        return torch.float32  # transformers' default too, whatever the checkpoint holds
+    if dtype == "auto":
+        return "auto"
+    if isinstance(dtype, str) and dtype.removeprefix("torch.") in DTYPES:
+        return DTYPES[dtype.removeprefix("torch.")]
+    if isinstance(dtype, torch.dtype) and dtype.is_floating_point:
+        return dtype
+    raise ValueError(f"unknown dtype {dtype!r}; expected 'auto', a floating-point torch dtype "
+                     f"or one of {tuple(DTYPES)}")
+
+
+def _checkpoint_dtype(config: BertConfig, state: dict[str, torch.Tensor]) -> torch.dtype:
+    """``dtype="auto"``: config.json's ``dtype`` (or ``torch_dtype``), else the first float
+    tensor's."""
+    saved = config.extra.get("dtype") or config.extra.get("torch_dtype")
+    if saved in DTYPES:
+        return DTYPES[saved]
+    floats = [t.dtype for t in state.values() if t.is_floating_point()]
+    return floats[0] if floats else torch.float32
 
 
 def load_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
@@ -126,16 +176,38 @@ def from_pretrained(
     cls: type,
     name_or_path: str | os.PathLike,
     attn_implementation: str | None = None,
+    dtype: torch.dtype | str | None = None,
+    torch_dtype: torch.dtype | str | None = None,
+    subfolder: str = "",
+    config: BertConfig | None = None,
     **config_overrides: Any,
 ):
     """Build ``cls`` from a transformers checkpoint directory or Hub id, in eval mode.
 
+    ``dtype`` (or ``torch_dtype``): the parameters' precision, float32 by default, ``"auto"``
+    for the checkpoint's. ``subfolder``: the checkpoint lies in that folder of the directory or
+    repository; ``revision``, ``cache_dir``, ``token``, ... go to the Hub download. ``config``:
+    a ``BertConfig`` to use instead of the checkpoint's config.json.
     ``config_overrides`` replace config.json values (e.g. ``num_labels=3``,
-    ``hidden_dropout_prob=0.0``). Newly initialised weights (a head the checkpoint lacks) and
-    unused checkpoint weights are reported with ``warnings.warn``. Raises ``ValueError`` for a
-    shape that does not match the model, a corrupt file or a config.json that is not BERT's.
+    ``hidden_dropout_prob=0.0``); any other keyword is a ``TypeError``. Newly initialised
+    weights (a head the checkpoint lacks) and unused checkpoint weights are reported with
+    ``warnings.warn``. Raises ``ValueError`` for a shape that does not match the model, a
+    corrupt file or a config.json that is not BERT's.
     """
-    config_file, weights_file = _resolve(name_or_path)
+    for name in config_overrides:
+        if name in UNSUPPORTED_OPTIONS:
+            raise TypeError(f"{name!r} is a transformers loading option that bertedu does not "
+                            "support")
+    if config is not None and not isinstance(config, BertConfig):
+        raise TypeError(f"config must be a bertedu BertConfig, got {type(config).__name__}")
+    if dtype is not None and torch_dtype is not None:
+        raise ValueError("pass dtype or torch_dtype, not both (torch_dtype is the older name)")
+    dtype = _parse_dtype(torch_dtype if dtype is None else dtype)
+    hub_options = {k: config_overrides.pop(k) for k in HUB_OPTIONS if k in config_overrides}
+    config_file, weights_file = _resolve(name_or_path, subfolder, **hub_options)
+    base = BertConfig.from_json_file(config_file) if config is None else config
+    check_keywords(config_overrides, valid_override_names(base.to_dict()) | set(LOADING_OPTIONS),
+                   what="BertConfig field or from_pretrained option")
     if attn_implementation is not None:
         if attn_implementation not in ATTN_IMPLEMENTATIONS:
             raise ValueError(
@@ -143,7 +215,7 @@ def from_pretrained(
                 f"{ATTN_IMPLEMENTATIONS}"
             )
         config_overrides["attn_implementation"] = attn_implementation
-    config = BertConfig.from_json_file(config_file, **config_overrides)
+    config = base.copy(**config_overrides)
     model = cls(config)
     state = load_state_dict(weights_file)
     own = model.state_dict()
@@ -159,6 +231,7 @@ def from_pretrained(
     unexpected = sorted(k for k in state if k not in own)
     model.load_state_dict({k: v for k, v in state.items() if k in own}, strict=False)
     model.tie_weights()
+    model.to(_checkpoint_dtype(config, state) if dtype == "auto" else dtype)
     if missing:
         warnings.warn(
             f"Some weights of {cls.__name__} were not initialized from the checkpoint at "
@@ -177,7 +250,10 @@ def from_pretrained(
 
 
 def save_pretrained(model: torch.nn.Module, save_directory: str | os.PathLike) -> None:
-    """Write ``config.json`` and ``model.safetensors`` into ``save_directory``.
+    """Write ``config.json`` and ``model.safetensors`` into ``save_directory``, atomically.
+
+    config.json's ``dtype`` is the parameters' precision (the older ``torch_dtype`` key is
+    dropped), as transformers writes it.
 
     Tied duplicates (``cls.predictions.decoder.weight`` / ``.bias``) are left out, as the reference
     does; safetensors refuses shared tensors, and transformers re-ties them on load.
@@ -186,8 +262,20 @@ def save_pretrained(model: torch.nn.Module, save_directory: str | os.PathLike) -
     if directory.is_file():
         raise ValueError(f"{directory} is a file; save_pretrained expects a directory")
     directory.mkdir(parents=True, exist_ok=True)
-    config: BertConfig = model.config.copy(architectures=[type(model).__name__])
-    config.save_pretrained(directory)
+    dtype = str(next(model.parameters()).dtype).removeprefix("torch.")
+    config: BertConfig = model.config.copy(architectures=[type(model).__name__], dtype=dtype)
+    config.extra.pop("torch_dtype", None)
     tied = _tied_keys(model)
     state = {k: v.detach().contiguous() for k, v in model.state_dict().items() if k not in tied}
-    save_file(state, directory / SAFE_WEIGHTS_NAME, metadata={"format": "pt"})
+    # both files are written in full beside the old ones, then renamed over them: an error or a
+    # kill while writing leaves the previous checkpoint as it was
+    weights_tmp = directory / (SAFE_WEIGHTS_NAME + ".tmp")
+    config_tmp = directory / (CONFIG_NAME + ".tmp")
+    try:
+        save_file(state, weights_tmp, metadata={"format": "pt"})
+        config.to_json_file(config_tmp)
+        os.replace(weights_tmp, directory / SAFE_WEIGHTS_NAME)
+        os.replace(config_tmp, directory / CONFIG_NAME)
+    finally:
+        weights_tmp.unlink(missing_ok=True)
+        config_tmp.unlink(missing_ok=True)

@@ -5,14 +5,23 @@ builds a ``BertForPreTraining`` from a preset or a ``config.json``, holds out a 
 documents for evaluation, makes NSP sentence pairs, runs :func:`bertedu.pretraining.pretrain`, and
 writes ``history.json`` plus, once the last step is done, a transformers-compatible directory
 (``config.json``, ``model.safetensors``, ``vocab.txt``). ``--stop-after`` and ``--resume`` split
-one run over several processes with the same result.
+one run over several processes with the same result; one ``--seed`` gives the same run twice.
+
+Nothing is written before everything has been checked. Every argument is validated first (a bad
+one exits with status 2 and one line naming the flag), then the corpus, vocabulary, NSP pairs,
+model and resume checkpoint are prepared in memory; only then is ``--out`` touched. A non-empty
+``--out`` (a finished run) is refused unless ``--overwrite`` (replace that run) or ``--resume``
+(continue it) says what to do with it, and the vocabulary is written atomically.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import random
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,6 +30,11 @@ import torch
 from .objective import PretrainingArguments, pretrain
 
 __all__ = ["build_parser", "cli"]
+
+# files a run writes into --out; --overwrite removes exactly these (and checkpoints/step-*.pt)
+RUN_FILES = ("config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json",
+             "special_tokens_map.json", "tokenizer.json", "history.json")
+MAX_SEED = 2**32  # seeds are mixed into 64-bit generator seeds
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,6 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
       help="text files, one sentence per line, blank line between documents "
       "(default: the embedded standard-library corpus)")
     a("--out", required=True, help="output directory (model, vocab, history.json, checkpoints)")
+    a("--overwrite", action="store_true",
+      help="replace the run already in --out (without it, a non-empty --out is refused)")
     a("--steps", type=int, default=1000, help="number of optimizer steps")
     a("--batch-size", type=int, default=32, help="examples per micro-batch (forward pass)")
     a("--seq-len", type=int, default=128, help="max_seq_length of the NSP sentence pairs")
@@ -70,56 +86,177 @@ def build_parser() -> argparse.ArgumentParser:
       help="passes over the corpus with different NSP split points and partners")
     a("--whole-word-mask", action="store_true", help="mask whole words instead of WordPieces")
     a("--held-out", type=float, default=0.05,
-      help="fraction of documents held out for evaluation")
+      help="fraction of documents held out for evaluation, in [0, 1)")
     a("--no-progress", action="store_true", help="hide the tqdm progress bar")
     return p
 
 
-def cli(argv: Sequence[str] | None = None) -> int:
-    """``python -m bertedu pretrain ...``: returns the exit code."""
+# ----------------------------------------------------------------------- checks (nothing written)
+def _device(parser: argparse.ArgumentParser, name: str | None) -> str:
+    if name is None:
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        parser.error(f"--device {name}: not a device; expected cpu, cuda, cuda:N or mps")
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            parser.error(f"--device {name}: CUDA is not available on this machine (use cpu)")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            parser.error(f"--device {name}: this machine has {torch.cuda.device_count()} "
+                         "CUDA device(s)")
+    elif device.type == "mps":
+        if not torch.backends.mps.is_available():
+            parser.error(f"--device {name}: MPS is not available on this machine (use cpu)")
+    elif device.type != "cpu":
+        parser.error(f"--device {name}: unsupported device type; expected cpu, cuda or mps")
+    return name
+
+
+def _config(parser: argparse.ArgumentParser, name: str):
     from ..config import PRESETS, BertConfig
+
+    if name in PRESETS:
+        return BertConfig.preset(name)
+    if not Path(name).exists():
+        parser.error(f"--config {name}: unknown preset and no such file; expected a preset "
+                     f"({', '.join(PRESETS)}) or a config.json")
+    try:
+        return BertConfig.from_pretrained(name)
+    except (OSError, ValueError, TypeError) as err:
+        parser.error(f"--config {name}: {err}")
+
+
+def _check_arguments(parser: argparse.ArgumentParser, ns: argparse.Namespace):
+    """Every flag on its own and against the others; returns (device, config)."""
+    def at_least(flag: str, value: int | None, low: int, what: str = "") -> None:
+        if value is not None and value < low:
+            parser.error(f"{flag} {value}: must be >= {low}{what}")
+
+    def real(flag: str, value: float, low: float, high: float = math.inf,
+             open_high: bool = False) -> None:
+        inside = low <= value < high if open_high else low <= value <= high
+        if not math.isfinite(value) or not inside:
+            bounds = f"[{low}, {high})" if open_high else f"[{low}, {high}]"
+            parser.error(f"{flag} {value}: must be in {bounds}")
+
+    at_least("--steps", ns.steps, 1)
+    at_least("--batch-size", ns.batch_size, 1)
+    at_least("--grad-accum", ns.grad_accum, 1)
+    at_least("--dupe-factor", ns.dupe_factor, 1)
+    at_least("--eval-every", ns.eval_every, 0, " (0: only at the end)")
+    at_least("--save-every", ns.save_every, 0, " (0: only at the end)")
+    at_least("--stop-after", ns.stop_after, 1)
+    at_least("--seq-len", ns.seq_len, 5, " ([CLS] A [SEP] B [SEP] needs 5 positions)")
+    at_least("--vocab-size", ns.vocab_size, 6, " (5 special tokens and some text)")
+    if ns.warmup is not None and not 0 <= ns.warmup <= ns.steps:
+        parser.error(f"--warmup {ns.warmup}: must be in [0, --steps={ns.steps}]")
+    if ns.lr <= 0 or not math.isfinite(ns.lr):
+        parser.error(f"--lr {ns.lr}: must be a positive number")
+    real("--weight-decay", ns.weight_decay, 0.0)
+    real("--clip", ns.clip, 0.0)
+    real("--short-seq-prob", ns.short_seq_prob, 0.0, 1.0)
+    real("--held-out", ns.held_out, 0.0, 1.0, open_high=True)
+    if not 0 <= ns.seed < MAX_SEED:
+        parser.error(f"--seed {ns.seed}: must be in [0, 2**32)")
+    device = _device(parser, ns.device)
+    if ns.precision == "fp16" and torch.device(device).type != "cuda":
+        parser.error(f"--precision fp16: needs a CUDA device, not {device} (use bf16 or fp32)")
+    config = _config(parser, ns.config)
+    if ns.seq_len > config.max_position_embeddings:
+        parser.error(f"--seq-len {ns.seq_len}: longer than max_position_embeddings="
+                     f"{config.max_position_embeddings} of --config {ns.config}")
+    for flag, paths in (("--corpus", ns.corpus or []), ("--vocab", [ns.vocab] if ns.vocab else []),
+                        ("--resume", [ns.resume] if ns.resume else [])):
+        for path in paths:
+            if not Path(path).is_file():
+                parser.error(f"{flag} {path}: no such file")
+    out = Path(ns.out)
+    if out.exists() and not out.is_dir():
+        parser.error(f"--out {out}: is a file, not a directory")
+    if ns.overwrite and ns.resume:
+        parser.error("--overwrite and --resume exclude each other: resume a run or replace it")
+    if out.is_dir() and any(out.iterdir()) and not (ns.overwrite or ns.resume):
+        parser.error(f"--out {out}: already holds files (a previous run?); pass --overwrite "
+                     "to replace them or --resume to continue that run")
+    return device, config
+
+
+def _split(docs: list, held_out: float, seed: int) -> tuple[list, list]:
+    rng = random.Random(seed)
+    order = list(range(len(docs)))
+    rng.shuffle(order)
+    n_eval = int(round(len(docs) * held_out)) if len(docs) >= 4 else 0
+    return [docs[i] for i in order[n_eval:]], [docs[i] for i in order[:n_eval]]
+
+
+def _resume_state(parser, ns, model, args) -> None:
+    from ..training.checkpointing import _check_resumable, load_checkpoint
+
+    try:
+        state = load_checkpoint(ns.resume)
+        _check_resumable(state, model, args, ns.resume)
+    except (OSError, ValueError) as err:
+        parser.error(f"--resume {ns.resume}: {err}")
+    if ns.stop_after is not None and ns.stop_after <= state["step"]:
+        parser.error(f"--stop-after {ns.stop_after}: the checkpoint is already at step "
+                     f"{state['step']}")
+
+
+# ----------------------------------------------------------------------- the command
+def cli(argv: Sequence[str] | None = None) -> int:
+    """``python -m bertedu pretrain ...``: returns the exit code (2 for a bad argument)."""
     from ..model.modeling import BertForPreTraining
     from ..tokenization.fast import BertTokenizerFast, train_wordpiece_vocab
     from .corpus import default_corpus, load_text_corpus
     from .nsp import NspDataset
 
-    ns = build_parser().parse_args(argv)
+    parser = build_parser()
+    ns = parser.parse_args(argv)
+    device, config = _check_arguments(parser, ns)
     out = Path(ns.out)
-    out.mkdir(parents=True, exist_ok=True)
-    device = ns.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    docs = load_text_corpus(ns.corpus) if ns.corpus else default_corpus()
-    rng = random.Random(ns.seed)
-    order = list(range(len(docs)))
-    rng.shuffle(order)
-    n_eval = int(round(len(docs) * ns.held_out)) if len(docs) >= 4 else 0
-    eval_docs = [docs[i] for i in order[:n_eval]]
-    train_docs = [docs[i] for i in order[n_eval:]]
+    try:
+        docs = load_text_corpus(ns.corpus) if ns.corpus else default_corpus()
+    except (OSError, ValueError) as err:
+        parser.error(f"--corpus: {err}")
+    train_docs, eval_docs = _split(docs, ns.held_out, ns.seed)
 
     vocab_file = ns.vocab
-    if vocab_file is None and ns.resume and (out / "vocab.txt").exists():
+    if vocab_file is None and ns.resume and (out / "vocab.txt").is_file():
         vocab_file = str(out / "vocab.txt")  # resume with the vocabulary of the first run
-    if vocab_file is None:
-        train_wordpiece_vocab([s for d in train_docs for s in d], vocab_size=ns.vocab_size,
-                              save_to=out / "vocab.txt")
-        vocab_file = str(out / "vocab.txt")
-    tokenizer = BertTokenizerFast(vocab_file)
-
-    if ns.config in PRESETS:
-        config = BertConfig.preset(ns.config, vocab_size=len(tokenizer))
+    new_vocab = None
+    if vocab_file is None:  # trained in memory; written to --out only when training starts
+        try:
+            new_vocab = train_wordpiece_vocab([s for d in train_docs for s in d],
+                                              vocab_size=ns.vocab_size)
+        except ValueError as err:
+            parser.error(f"--vocab-size {ns.vocab_size}: {err}")
+        with tempfile.TemporaryDirectory() as scratch:
+            vocab_file = Path(scratch) / "vocab.txt"
+            vocab_file.write_text("".join(t + "\n" for t in new_vocab), encoding="utf-8")
+            tokenizer = BertTokenizerFast(vocab_file)
     else:
-        # the embedding table must match the vocabulary actually used
-        config = BertConfig.from_json_file(ns.config, vocab_size=len(tokenizer))
-    if ns.seq_len > config.max_position_embeddings:
-        raise ValueError(f"--seq-len {ns.seq_len} > max_position_embeddings "
-                         f"{config.max_position_embeddings}")
+        try:
+            tokenizer = BertTokenizerFast(vocab_file)
+        except (OSError, ValueError, KeyError) as err:
+            parser.error(f"--vocab {vocab_file}: {err}")
+    config = config.copy(vocab_size=len(tokenizer))  # the embeddings match the vocabulary
+    try:
+        nsp_kwargs = {"max_seq_length": ns.seq_len, "short_seq_prob": ns.short_seq_prob}
+        train = NspDataset.from_corpus(train_docs, tokenizer, dupe_factor=ns.dupe_factor,
+                                       seed=ns.seed, **nsp_kwargs)
+        held = None
+        if len(eval_docs) >= 2 and any(len(d) >= 2 for d in eval_docs):
+            held = NspDataset.from_corpus(eval_docs, tokenizer, seed=ns.seed + 1, **nsp_kwargs)
+    except ValueError as err:
+        parser.error(f"--corpus/--held-out {ns.held_out}: {len(train_docs)} training "
+                     f"document(s) left: {err}")
+    if ns.eval_every and held is None:
+        parser.error(f"--eval-every {ns.eval_every}: nothing to evaluate on; --held-out "
+                     f"{ns.held_out} keeps {len(eval_docs)} of {len(docs)} documents (2 or more "
+                     "are needed, one with 2 sentences)")
     torch.manual_seed(ns.seed)
     model = BertForPreTraining(config)
-    nsp_kwargs = {"max_seq_length": ns.seq_len, "short_seq_prob": ns.short_seq_prob}
-    train = NspDataset.from_corpus(train_docs, tokenizer, dupe_factor=ns.dupe_factor,
-                                   seed=ns.seed, **nsp_kwargs)
-    held = None
-    if len(eval_docs) >= 2 and any(len(d) >= 2 for d in eval_docs):
-        held = NspDataset.from_corpus(eval_docs, tokenizer, seed=ns.seed + 1, **nsp_kwargs)
     args = PretrainingArguments(
         steps=ns.steps, batch_size=ns.batch_size, grad_accum=ns.grad_accum, lr=ns.lr,
         warmup=ns.warmup if ns.warmup is not None else ns.steps // 10,
@@ -128,8 +265,17 @@ def cli(argv: Sequence[str] | None = None) -> int:
         precision=ns.precision, device=device, whole_word_mask=ns.whole_word_mask,
         output_dir=str(out), progress=not ns.no_progress,
     )
+    if ns.resume:
+        _resume_state(parser, ns, model, args)
+
+    # ------------------------------------------------------------- training starts: write
+    out.mkdir(parents=True, exist_ok=True)
+    if ns.overwrite:
+        _remove_previous_run(out)
+    if new_vocab is not None:
+        _write_atomically(out / "vocab.txt", "".join(t + "\n" for t in new_vocab))
     history = pretrain(model, tokenizer, train, args, eval_dataset=held, resume_from=ns.resume)
-    (out / "history.json").write_text(json.dumps(history, indent=1))
+    _write_atomically(out / "history.json", json.dumps(history, indent=1))
     if history and history[-1]["step"] == ns.steps:
         model.save_pretrained(out)
         tokenizer.save_pretrained(out)
@@ -140,6 +286,22 @@ def cli(argv: Sequence[str] | None = None) -> int:
         print(f"{summary}; model written to {out}")
     else:
         step = history[-1]["step"] if history else 0
-        print(f"stopped at step {step}; resume with --resume "
-              f"{out / 'checkpoints' / f'step-{step:06d}.pt'}")
+        checkpoint = out / "checkpoints" / f"step-{step:06d}.pt"
+        hint = f"; resume with --resume {checkpoint}" if checkpoint.is_file() else ""
+        print(f"stopped at step {step}{hint}")
     return 0
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _remove_previous_run(out: Path) -> None:
+    """--overwrite: remove what an earlier run wrote, so no old file sits beside new ones."""
+    for name in RUN_FILES:
+        (out / name).unlink(missing_ok=True)
+    for checkpoint in (out / "checkpoints").glob("step-*.pt"):
+        checkpoint.unlink()

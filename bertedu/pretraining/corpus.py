@@ -212,8 +212,27 @@ def default_corpus() -> list[list[str]]:
     return [list(doc) for doc in _default_corpus()]
 
 
+_SHAPE = ("a corpus is a list of documents, each a list of sentence strings, e.g. "
+          "[['The cat sat.', 'It purred.'], ['Another document.']]")
+
+
 def check_corpus(docs: Sequence[Sequence[str]]):
-    """Return ``docs`` unchanged, or raise ``ValueError`` if it holds no sentence at all."""
+    """Return ``docs`` unchanged, or raise: ``TypeError`` if it is not a list of documents of
+    sentence strings (a flat list of sentences would read every character as a sentence),
+    ``ValueError`` if it holds no sentence at all."""
+    if isinstance(docs, (str, bytes)) or not isinstance(docs, Iterable):
+        raise TypeError(f"{_SHAPE}; got {type(docs).__name__} {str(docs)[:40]!r}")
+    for i, doc in enumerate(docs):
+        if isinstance(doc, str):
+            raise TypeError(f"{_SHAPE}; got a list of strings (document {i} is the string "
+                            f"{doc[:40]!r}): for one document of these sentences pass "
+                            "[sentences]")
+        if not isinstance(doc, Iterable):
+            raise TypeError(f"{_SHAPE}; document {i} is a {type(doc).__name__}")
+        for j, sentence in enumerate(doc):
+            if not isinstance(sentence, str):
+                raise TypeError(f"{_SHAPE}; sentence {j} of document {i} is a "
+                                f"{type(sentence).__name__}, not a str")
     if not any(any(s.strip() for s in doc) for doc in docs):
         raise ValueError("empty corpus: no document contains a non-empty sentence")
     return docs
@@ -237,21 +256,28 @@ def load_text_corpus(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> 
     """Read text files in BERT's format (one sentence per line, blank line between documents).
 
     Several files are concatenated in the given order; a file boundary also ends a document.
-    Raises ``FileNotFoundError`` for a missing file and ``ValueError`` if no sentence is found.
+    Raises ``FileNotFoundError`` for a missing file, and ``ValueError`` naming the file for one
+    that is not UTF-8 text, or if no sentence is found.
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
+    paths = list(paths)
     docs: list[list[str]] = []
     for path in paths:
         current: list[str] = []
         with open(path, encoding="utf-8") as fh:
-            for line in fh:
-                line = line.strip()
-                if line:
-                    current.append(line)
-                elif current:
-                    docs.append(current)
-                    current = []
+            try:
+                lines = list(fh)
+            except UnicodeDecodeError as err:
+                raise ValueError(f"corpus file {os.fspath(path)!r} is not UTF-8 text: {err}; "
+                                 "convert it, e.g. with iconv -t utf-8") from err
+        for line in lines:
+            line = line.strip()
+            if line:
+                current.append(line)
+            elif current:
+                docs.append(current)
+                current = []
         if current:
             docs.append(current)
     if not docs:

@@ -289,7 +289,14 @@ def train_wordpiece_vocab(
     special_tokens: Sequence[str] = DEFAULT_SPECIAL_TOKENS,
     save_to: str | os.PathLike | None = None,
 ) -> list[str]:
-    """Learn a WordPiece vocabulary with ``tokenizers``' ``WordPieceTrainer``.
+    """Learn a WordPiece vocabulary with ``tokenizers``' ``WordPieceTrainer``, deterministically.
+
+    The trainer alone is not reproducible: it numbers the ``##`` forms of the characters in the
+    order of a hash map and breaks ties between equally frequent merges by those numbers, so two
+    calls on one corpus give different id orders (and, on a small corpus, different tokens).
+    Here the alphabet (the ``limit_alphabet`` most frequent characters, ties by code point) and
+    the ``##`` forms (sorted) are fixed first and handed to the trainer, so every number, every
+    tie and therefore the whole vocabulary depend on the corpus alone.
 
     Args:
         corpus: an iterable of texts, or a path (``str``/``PathLike``) to a text file, or a list
@@ -301,10 +308,10 @@ def train_wordpiece_vocab(
             form, so the alphabet takes up to twice this many entries).
         special_tokens: placed first, with ids 0, 1, ...
         save_to: when given, also write the vocabulary there as ``vocab.txt`` (a directory or a
-            file path).
+            file path), atomically: an existing file is replaced only by a complete one.
 
     Returns:
-        The vocabulary in id order.
+        The vocabulary in id order: special tokens, characters, ``##`` characters, merges.
     """
     if vocab_size < len(special_tokens):
         raise ValueError(f"vocab_size={vocab_size} is smaller than the special tokens")
@@ -313,29 +320,60 @@ def train_wordpiece_vocab(
     backend = _bert_pipeline(
         WordPiece(unk_token="[UNK]"), lowercase, strip_accents, tokenize_chinese_chars
     )
-    trainer = WordPieceTrainer(
-        vocab_size=vocab_size,
-        min_frequency=min_frequency,
-        special_tokens=list(special_tokens),
-        limit_alphabet=limit_alphabet,
-        continuing_subword_prefix="##",
-        show_progress=False,
-    )
     if isinstance(corpus, (str, os.PathLike)):
         files = [os.fspath(corpus)]
     elif isinstance(corpus, Sequence) and corpus and isinstance(corpus[0], os.PathLike):
         files = [os.fspath(p) for p in corpus]
     else:
         files = None
+    texts: list[str] = []
     if files is not None:
         for path in files:
             if not os.path.isfile(path):
                 raise FileNotFoundError(f"training file not found: {path!r}")
-        backend.train(files, trainer)
+            try:
+                with open(path, encoding="utf-8") as f:
+                    texts.extend(f)
+            except UnicodeDecodeError as err:
+                raise ValueError(f"training file {path!r} is not UTF-8 text: {err}") from err
     else:
-        backend.train_from_iterator(corpus, trainer)
-    vocab = sorted(backend.get_vocab().items(), key=lambda kv: kv[1])
-    tokens = [token for token, _ in vocab]
+        texts = list(corpus)
+        for i, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise TypeError(
+                    f"corpus must be texts (str) or file paths; item {i} is a "
+                    f"{type(text).__name__} (for documents of sentences pass "
+                    "[s for doc in docs for s in doc])"
+                )
+    # words and their counts, as the trainer will see them (normalized, pre-tokenized)
+    words: dict[str, int] = {}
+    for text in texts:
+        normalized = backend.normalizer.normalize_str(text)
+        for word, _ in backend.pre_tokenizer.pre_tokenize_str(normalized):
+            words[word] = words.get(word, 0) + 1
+    chars: dict[str, int] = {}
+    for word, count in words.items():
+        for ch in word:
+            chars[ch] = chars.get(ch, 0) + count
+    alphabet = sorted(chars, key=lambda ch: (-chars[ch], ch))[:limit_alphabet]
+    kept = set(alphabet)
+    continuations = sorted({"##" + ch for word in words for ch in word[1:] if ch in kept})
+    continuations = [t for t in continuations if t not in special_tokens]
+    trainer = WordPieceTrainer(
+        vocab_size=vocab_size,
+        min_frequency=min_frequency,
+        special_tokens=[*special_tokens, *continuations],  # fixed ids for the ## forms
+        limit_alphabet=len(alphabet),
+        initial_alphabet=alphabet,
+        continuing_subword_prefix="##",
+        show_progress=False,
+    )
+    backend.train_from_iterator(texts, trainer)
+    learned = [t for t, _ in sorted(backend.get_vocab().items(), key=lambda kv: kv[1])]
+    first = set(special_tokens) | set(continuations)
+    singles = [t for t in learned if t not in first and len(t) == 1]
+    merges = [t for t in learned if t not in first and len(t) > 1]
+    tokens = [*special_tokens, *singles, *continuations, *merges]
     if len(tokens) > vocab_size:
         raise ValueError(
             f"vocab_size={vocab_size} is too small: the special tokens and the corpus' "
@@ -344,7 +382,9 @@ def train_wordpiece_vocab(
         )
     if save_to is not None:
         path = os.path.join(save_to, VOCAB_FILE) if os.path.isdir(save_to) else os.fspath(save_to)
-        with open(path, "w", encoding="utf-8") as f:
+        tmp = path + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
             f.writelines(t + "\n" for t in tokens)
-        load_vocab(path)  # read back: fails loudly on an empty result
+        load_vocab(tmp)  # read back: fails loudly on an empty result
+        os.replace(tmp, path)
     return tokens

@@ -19,6 +19,8 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
+from ..hub import hub_file, local_directory
+
 VOCAB_FILE = "vocab.txt"
 TOKENIZER_CONFIG_FILE = "tokenizer_config.json"
 SPECIAL_TOKENS_MAP_FILE = "special_tokens_map.json"
@@ -62,21 +64,26 @@ def read_tokenizer_config(directory: str) -> dict[str, Any]:
 
 
 def resolve_pretrained_dir(name_or_path: str | os.PathLike, filenames: Sequence[str]) -> str:
-    """A local directory as is; otherwise download ``filenames`` of a hub id (missing ones ok)."""
-    if os.path.isdir(name_or_path):
-        return os.fspath(name_or_path)
-    from huggingface_hub import hf_hub_download
+    """A local directory as is; otherwise download ``filenames`` of a hub id (missing ones ok).
 
+    A name that can only be a local path (``./x``, ``/tmp/x``) and does not exist raises
+    ``FileNotFoundError`` ("no such directory"), not a complaint about a malformed hub id.
+    """
+    local = local_directory(name_or_path)
+    if local is not None:
+        return os.fspath(local)
     directory = None
     for filename in filenames:
         try:
-            path = hf_hub_download(str(name_or_path), filename)
-        except Exception as err:  # a missing optional file, or no such repository
+            path = hub_file(str(name_or_path), filename)
+        except FileNotFoundError:  # an optional file the repository does not have
             if filename == VOCAB_FILE:
-                raise OSError(
-                    f"{name_or_path!r} is neither a local directory nor a hub repository with a "
-                    f"{VOCAB_FILE}: {err}"
-                ) from err
+                raise
             continue
-        directory = os.path.dirname(path)
+        except OSError as err:  # no such repository, or offline without a cached copy
+            if filename == VOCAB_FILE:
+                raise OSError(f"{name_or_path!r} is neither a local directory nor a hub "
+                              f"repository with a {VOCAB_FILE}: {err}") from err
+            continue
+        directory = os.fspath(path.parent)
     return directory

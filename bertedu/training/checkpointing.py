@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import random
 from pathlib import Path
 from typing import Any
@@ -58,14 +59,37 @@ def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> Path:
     return path
 
 
+# what every checkpoint written by the training loop holds
+CHECKPOINT_KEYS = ("step", "model", "optimizer", "scheduler", "scaler", "rng", "config", "args",
+                   "history")
+
+
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
-    """Read a checkpoint written by :func:`pretrain` with ``torch.load(weights_only=True)``."""
-    return torch.load(path, map_location=map_location, weights_only=True)
+    """Read a checkpoint written by :func:`pretrain` with ``torch.load(weights_only=True)``.
+
+    Raises ``FileNotFoundError`` for a missing file and ``ValueError`` naming the file for one
+    that is empty, truncated, corrupt, or not a training checkpoint (a bare state dict).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no such checkpoint file: {os.fspath(path)!r}")
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except (EOFError, pickle.UnpicklingError, RuntimeError, OSError, ValueError,
+            AttributeError, KeyError, IndexError) as err:
+        raise ValueError(f"cannot read checkpoint {os.fspath(path)!r}: empty or corrupt "
+                         f"({type(err).__name__}: {err})") from err
+    missing = [k for k in CHECKPOINT_KEYS if not isinstance(state, dict) or k not in state]
+    if missing:
+        raise ValueError(f"{os.fspath(path)!r} is not a training checkpoint (no "
+                         f"{', '.join(missing)}): --resume takes a checkpoints/step-*.pt file")
+    return state
 
 
 def _config_dict(model: nn.Module) -> dict[str, Any]:
     config = getattr(model, "config", None)
     return json.loads(json.dumps(config.to_dict())) if config is not None else {}
+
 
 def _check_resumable(state: dict[str, Any], model: nn.Module, args: Any,
                      path: str | os.PathLike) -> None:

@@ -3,6 +3,7 @@
 import json
 import pickle
 import warnings
+from pathlib import Path
 
 import pytest
 import torch
@@ -187,3 +188,136 @@ def test_save_into_a_file_path_fails(tmp_path):
         BertModel(BertConfig(**TINY)).save_pretrained(tmp_path / "file")
     save_file({"x": torch.zeros(1)}, tmp_path / "w.safetensors")
     assert set(load_state_dict(tmp_path / "w.safetensors")) == {"x"}
+
+
+# --- loading options and bad keyword arguments ----------------------------------------------------
+
+
+def test_misspelled_config_key_is_refused_and_never_saved(tmp_path):
+    _tiny_checkpoint(tmp_path, cls=transformers.BertModel)
+    with pytest.raises(TypeError, match=r"'num_lables'.*did you mean 'num_labels'"):
+        BertForSequenceClassification.from_pretrained(tmp_path, num_lables=3)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'num_lables'"):
+        transformers.BertForSequenceClassification.from_pretrained(tmp_path, num_lables=3)
+    with pytest.raises(TypeError, match=r"'attn_implementaton'.*did you mean "
+                                        r"'attn_implementation'"):
+        BertModel.from_pretrained(tmp_path, attn_implementaton="eager")
+    # keys of the checkpoint's own config.json may be overridden, even unknown ones
+    (tmp_path / "config.json").write_text(json.dumps(
+        {**json.loads((tmp_path / "config.json").read_text()), "custom_key": 1}))
+    model = BertModel.from_pretrained(tmp_path, custom_key=2, output_hidden_states=True)
+    assert model.config.custom_key == 2 and model.config.output_hidden_states
+    model.save_pretrained(tmp_path / "out")
+    saved = json.loads((tmp_path / "out" / "config.json").read_text())
+    assert saved["custom_key"] == 2 and "num_lables" not in saved
+
+
+@pytest.mark.parametrize("kwargs, dtype", [
+    ({"torch_dtype": torch.float16}, torch.float16),
+    ({"dtype": torch.bfloat16}, torch.bfloat16),
+    ({"dtype": "float16"}, torch.float16),
+    ({"torch_dtype": "float32"}, torch.float32),
+    ({}, torch.float32),
+])
+def test_dtype_is_honoured_and_saved_like_transformers(tmp_path, kwargs, dtype):
+    ref = _tiny_checkpoint(tmp_path)
+    model = BertForMaskedLM.from_pretrained(tmp_path, **kwargs)
+    assert model.dtype == dtype
+    assert all(p.dtype == dtype for p in model.parameters())
+    state = load_file(tmp_path / "model.safetensors")
+    key = "bert.encoder.layer.0.attention.self.query.weight"
+    assert torch.equal(model.state_dict()[key], state[key].to(dtype))
+    ids = torch.randint(0, 99, (2, 5))
+    with torch.no_grad():
+        logits = model(ids).logits
+    assert logits.dtype == dtype
+    if dtype == torch.float32:
+        torch.testing.assert_close(logits, ref(ids).logits, rtol=0, atol=1e-5)
+    model.save_pretrained(tmp_path / "out")  # used to fail: dtype is not JSON serializable
+    saved = json.loads((tmp_path / "out" / "config.json").read_text())
+    name = str(dtype).removeprefix("torch.")
+    assert saved["dtype"] == name and "torch_dtype" not in saved
+    ref.to(dtype).save_pretrained(tmp_path / "ref")
+    assert json.loads((tmp_path / "ref" / "config.json").read_text())["dtype"] == name
+    assert load_file(tmp_path / "out" / "model.safetensors")[key].dtype == dtype
+    back = transformers.BertForMaskedLM.from_pretrained(tmp_path / "out", dtype="auto")
+    assert back.dtype == dtype
+    torch.testing.assert_close(back.state_dict()[key], model.state_dict()[key], rtol=0, atol=0)
+
+
+def test_dtype_auto_reads_the_checkpoint(tmp_path):
+    _tiny_checkpoint(tmp_path).half().save_pretrained(tmp_path / "half")
+    assert BertForMaskedLM.from_pretrained(tmp_path / "half", dtype="auto").dtype == torch.float16
+    assert BertForMaskedLM.from_pretrained(tmp_path / "half").dtype == torch.float32
+    config = json.loads((tmp_path / "half" / "config.json").read_text())
+    del config["dtype"]  # no dtype in config.json: the weights decide
+    (tmp_path / "half" / "config.json").write_text(json.dumps(config))
+    assert BertModel.from_pretrained(tmp_path / "half", torch_dtype="auto").dtype == torch.float16
+    with pytest.raises(ValueError, match=r"dtype 'float61'.*float16"):
+        BertModel.from_pretrained(tmp_path / "half", dtype="float61")
+    with pytest.raises(ValueError, match="pass dtype or torch_dtype, not both"):
+        BertModel.from_pretrained(tmp_path / "half", dtype="float16", torch_dtype="float32")
+
+
+def test_missing_local_directory_is_not_a_hub_id(tmp_path):
+    from bertedu import BertTokenizer, BertTokenizerFast
+
+    for missing in (tmp_path / "nope", f".//{tmp_path}/nope", "./nope", "../nope/x"):
+        for load in (BertModel.from_pretrained, BertConfig.from_pretrained,
+                     BertTokenizer.from_pretrained, BertTokenizerFast.from_pretrained):
+            with pytest.raises(FileNotFoundError, match=r"no such directory") as err:
+                load(missing)
+            assert "repo id" not in str(err.value).lower()
+    # a well-formed hub id that is not available offline names both possibilities
+    with pytest.raises(OSError, match=r"no-such-user/no-such-model.*(local directory|Hub)"):
+        BertModel.from_pretrained("no-such-user/no-such-model")
+
+
+def test_subfolder(tmp_path):
+    _tiny_checkpoint(tmp_path / "sub")
+    config = BertConfig.from_pretrained(tmp_path, subfolder="sub")
+    assert config.vocab_size == 99 and config.intermediate_size == 37
+    model = BertForMaskedLM.from_pretrained(tmp_path, subfolder="sub")
+    ref = transformers.BertForMaskedLM.from_pretrained(tmp_path, subfolder="sub")
+    key = "bert.embeddings.word_embeddings.weight"
+    assert torch.equal(model.state_dict()[key], ref.state_dict()[key])
+    with pytest.raises(FileNotFoundError, match="no such directory"):
+        BertConfig.from_pretrained(tmp_path, subfolder="other")
+
+
+def test_failed_save_leaves_the_previous_checkpoint(tmp_path, monkeypatch):
+    from bertedu.model import checkpoints
+
+    BertForMaskedLM(BertConfig(**TINY)).save_pretrained(tmp_path)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+
+    def half_written(state, path, metadata=None):
+        Path(path).write_bytes(b"\x00" * 10)
+        raise OSError("disk full")
+
+    monkeypatch.setattr(checkpoints, "save_file", half_written)
+    with pytest.raises(OSError, match="disk full"):
+        BertForMaskedLM(BertConfig(**{**TINY, "vocab_size": 120})).save_pretrained(tmp_path)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_non_utf8_config_is_named(tmp_path):
+    text = '{"model_type": "bert", "x": "caf\xe9"}'
+    (tmp_path / "config.json").write_bytes(text.encode("latin-1"))
+    with pytest.raises(ValueError, match=r"config\.json is not a UTF-8 text file"):
+        BertConfig.from_pretrained(tmp_path)
+
+
+def test_config_argument_and_unsupported_options(tmp_path):
+    _tiny_checkpoint(tmp_path)
+    config = BertConfig.from_pretrained(tmp_path, hidden_dropout_prob=0.0)
+    model = BertForMaskedLM.from_pretrained(tmp_path, config=config, num_labels=4)
+    ref = transformers.BertForMaskedLM.from_pretrained(
+        tmp_path, config=transformers.BertConfig.from_pretrained(tmp_path, hidden_dropout_prob=0.0))
+    assert model.config.hidden_dropout_prob == ref.config.hidden_dropout_prob == 0.0
+    assert model.config.num_labels == 4 and config.num_labels == 2  # the argument is not changed
+    with pytest.raises(TypeError, match="config must be a bertedu BertConfig"):
+        BertModel.from_pretrained(tmp_path, config=ref.config)
+    with pytest.raises(TypeError, match="'device_map' is a transformers loading option that "
+                                        "bertedu does not support"):
+        BertModel.from_pretrained(tmp_path, device_map="auto")

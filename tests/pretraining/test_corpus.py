@@ -123,3 +123,19 @@ def test_hub_loader_without_packages_says_what_to_install(monkeypatch):
         monkeypatch.setitem(sys.modules, name, None)  # makes `import name` fail
     with pytest.raises(ImportError, match="pip install datasets"):
         load_hub_text_dataset()
+
+
+def test_non_utf8_corpus_file_is_named(tmp_path):
+    good = write_corpus(tmp_path / "good.txt", [["One sentence here.", "And another one."]])
+    bad = tmp_path / "latin1.txt"
+    bad.write_bytes("Un caf\xe9 cr\xe8me.\nDeux phrases.\n".encode("latin-1"))
+    with pytest.raises(ValueError, match=r"corpus file .*latin1\.txt.* is not UTF-8"):
+        load_text_corpus([good, bad])
+
+
+def test_check_corpus_wants_documents_of_sentences():
+    with pytest.raises(TypeError, match="list of documents"):
+        check_corpus(["A sentence.", "Another sentence."])
+    with pytest.raises(TypeError, match="list of documents"):
+        corpus_stats(["A sentence.", "Another sentence."])
+    assert check_corpus((("A sentence.",),)) == (("A sentence.",),)

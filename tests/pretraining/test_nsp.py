@@ -150,3 +150,17 @@ def test_checker_accepts_the_library_and_rejects_a_one_sided_trim():
 
     with pytest.raises(AssertionError, match="front 0 times"):
         check_truncate_seq_pair(back_only)
+
+
+def test_a_list_of_sentences_is_not_a_corpus(tok, docs):
+    sentences = ["The cat sat on the mat.", "It was warm.", "Dogs bark at night.", "Cats sleep."]
+    for call in (lambda c: create_nsp_instances(c, tok),
+                 lambda c: NspDataset.from_corpus(c, tok)):
+        with pytest.raises(TypeError, match=r"list of documents, each a list of sentence.*"
+                                            r"'The cat sat on the mat\.'"):
+            call(sentences)
+        with pytest.raises(TypeError, match="list of documents"):
+            call("The cat sat on the mat. It was warm.")
+        with pytest.raises(TypeError, match=r"sentence 0 of document 1 is a list"):
+            call([["A first sentence.", "A second one."], [[101, 102]]])
+    assert len(create_nsp_instances([sentences, docs[0]], tok, max_seq_length=32)) > 0

@@ -207,3 +207,23 @@ def test_cli_help_explains_every_flag():
         assert flag in text
     for action in build_parser()._actions:
         assert action.help, action.dest
+
+
+@pytest.mark.parametrize("content", [b"", b"PK\x03\x04 truncated zip", b"\x80\x02}q\x00."])
+def test_unreadable_checkpoint_is_named(files, tmp_path, content):
+    bad = tmp_path / "step-000002.pt"
+    bad.write_bytes(content)
+    with pytest.raises(ValueError, match=r"cannot read checkpoint .*step-000002\.pt.*: empty or "
+                                         r"corrupt"):
+        load_checkpoint(bad)
+    with pytest.raises(ValueError, match="cannot read checkpoint"):
+        pretrain(_model(files["tok"]), files["tok"], _dataset(files),
+                 _args(tmp_path, steps=2, warmup=0), resume_from=bad)
+
+
+def test_a_weights_file_is_not_a_training_checkpoint(files, tmp_path):
+    torch.save(_model(files["tok"]).state_dict(), tmp_path / "weights.pt")
+    with pytest.raises(ValueError, match=r"weights\.pt.* is not a training checkpoint"):
+        load_checkpoint(tmp_path / "weights.pt")
+    with pytest.raises(FileNotFoundError, match="no such checkpoint file"):
+        load_checkpoint(tmp_path / "missing.pt")

@@ -76,6 +76,11 @@ class TokenClassificationPipeline(Pipeline):
         feature["text"] = item
         return [feature]
 
+    def tokens_to_text(self, tokens: list[str]) -> str:
+        """Word pieces -> text with the Rust WordPiece decoder, as transformers' fast tokenizer
+        does (it also drops the space before punctuation: ``in berlin .`` -> ``in berlin.``)."""
+        return self.tokenizer.backend_tokenizer.decoder.decode(tokens)
+
     def pieces(self, feature: dict[str, Any], probs: torch.Tensor) -> list[dict[str, Any]]:
         """One record per non-special word piece: text, probabilities, span, continuation."""
         text = feature["text"]
@@ -122,7 +127,7 @@ class TokenClassificationPipeline(Pipeline):
             best = int(probs.argmax())
             entities.append({
                 "entity": self.model.config.id2label[best], "score": probs[best].item(),
-                "word": self.tokenizer.convert_tokens_to_string([p["word"] for p in word]),
+                "word": self.tokens_to_text([p["word"] for p in word]),
                 "start": word[0]["start"], "end": word[-1]["end"],
             })
         return entities
@@ -139,7 +144,7 @@ class TokenClassificationPipeline(Pipeline):
         return [{
             "entity_group": members[0]["entity"].split("-", 1)[-1],
             "score": sum(m["score"] for m in members) / len(members),
-            "word": self.tokenizer.convert_tokens_to_string([m["word"] for m in members]),
+            "word": self.tokens_to_text([m["word"] for m in members]),
             "start": members[0]["start"], "end": members[-1]["end"],
         } for members in groups]
 

@@ -20,10 +20,10 @@ from __future__ import annotations
 import difflib
 import os
 import warnings
-from typing import Any
 
 import torch
 
+from ..config import BertConfig
 from ..model import BertPreTrainedModel
 from ..tokenization import BertTokenizer, BertTokenizerFast
 from .base import Pipeline
@@ -39,6 +39,14 @@ TASKS: dict[str, type[Pipeline]] = {
                 QuestionAnsweringPipeline, FeatureExtractionPipeline, SentenceEmbeddingPipeline)
 }
 ALIASES = {"sentiment-analysis": "text-classification", "ner": "token-classification"}
+# the saved classes (config.architectures) whose head serves each task; feature extraction
+# reads the encoder of any of them
+HEAD_ARCHITECTURES = {
+    "fill-mask": {"BertForMaskedLM", "BertForPreTraining", "BertLMHeadModel"},
+    "text-classification": {"BertForSequenceClassification"},
+    "token-classification": {"BertForTokenClassification"},
+    "question-answering": {"BertForQuestionAnswering"},
+}
 
 
 def resolve_task(task: str) -> type[Pipeline]:
@@ -54,9 +62,19 @@ def resolve_task(task: str) -> type[Pipeline]:
 
 
 def load_model(cls: type[Pipeline], name_or_path: str | os.PathLike) -> BertPreTrainedModel:
-    """``cls.model_class.from_pretrained(name_or_path)``, refusing a checkpoint whose head
-    weights for the task are missing (they would be random)."""
+    """``cls.model_class.from_pretrained(name_or_path)``, refusing a checkpoint saved from a
+    model with another task's head, or whose head weights for the task are missing (they would
+    be random)."""
     model_class = cls.model_class
+    config = BertConfig.from_pretrained(name_or_path)
+    saved = [a for a in config.architectures or [] if a.startswith("BertFor")]
+    wanted = HEAD_ARCHITECTURES.get(cls.task)
+    if wanted and saved and not wanted.intersection(saved):
+        # e.g. a token classifier's "classifier" weights would load into a sequence classifier
+        raise ValueError(
+            f"the checkpoint {os.fspath(name_or_path)!r} was saved from {saved[0]}, whose head "
+            f"is not for {cls.task!r}; the task needs one of {sorted(wanted)}"
+        )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         model = model_class.from_pretrained(name_or_path)

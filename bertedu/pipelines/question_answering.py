@@ -65,7 +65,9 @@ class QuestionAnsweringPipeline(Pipeline):
         if doc_stride is None:
             doc_stride = min(max_seq_len // 2, 128)
         if doc_stride > max_seq_len:
-            raise ValueError(f"doc_stride ({doc_stride}) is larger than max_seq_len ({max_seq_len})")
+            raise ValueError(
+                f"doc_stride ({doc_stride}) is larger than max_seq_len ({max_seq_len})"
+            )
         return (
             {"max_seq_len": max_seq_len, "doc_stride": doc_stride},
             {"top_k": top_k, "max_answer_len": max_answer_len, "align_to_words": align_to_words,
@@ -93,7 +95,9 @@ class QuestionAnsweringPipeline(Pipeline):
         question, context = item["question"], item["context"]
         for name, text in (("question", question), ("context", context)):
             if not isinstance(text, str) or not text.strip():
-                raise ValueError(f"question-answering needs a non-empty {name} string, got {text!r}")
+                raise ValueError(
+                    f"question-answering needs a non-empty {name} string, got {text!r}"
+                )
         q_ids = self.tokenizer(question, add_special_tokens=False)["input_ids"]
         ctx = self.tokenizer(context, add_special_tokens=False, return_offsets_mapping=True)
         room = max_seq_len - len(q_ids) - 3  # [CLS] q [SEP] ... [SEP]
@@ -161,7 +165,9 @@ class QuestionAnsweringPipeline(Pipeline):
         return ranked[0] if len(ranked) == 1 else ranked
 
     @staticmethod
-    def characters(feature: dict[str, Any], i: int, j: int, align_to_words: bool) -> tuple[int, int]:
+    def characters(
+        feature: dict[str, Any], i: int, j: int, align_to_words: bool
+    ) -> tuple[int, int]:
         """Context tokens ``i..j`` of a window -> ``(start, end)`` characters of the context."""
         offsets, word_ids = feature["offsets"], feature["word_ids"]
         if not align_to_words:
@@ -189,7 +195,9 @@ class QuestionAnsweringPipeline(Pipeline):
         items = inputs if isinstance(inputs, (list, tuple)) else [inputs]
         for item in items:
             if not isinstance(item, dict) or set(item) != {"question", "context"}:
-                raise ValueError(f"each input must be {{'question': ..., 'context': ...}}, got {item!r}")
+                raise ValueError(
+                    f"each input must be {{'question': ..., 'context': ...}}, got {item!r}"
+                )
         result = super().__call__(inputs, **kwargs)
         if isinstance(inputs, list) and len(inputs) == 1:
             return result[0]

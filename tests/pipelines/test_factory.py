@@ -1,6 +1,8 @@
 """pipeline(): task names and aliases, loading by path or object, devices, progress bar, and the
 clear errors for an unknown task, a missing head or a missing tokenizer."""
 
+import os
+
 import pytest
 import torch
 
@@ -8,6 +10,10 @@ import bertedu
 from bertedu.pipelines import TASKS, pipeline
 from bertedu.pipelines.base import resolve_device
 from tests.pipelines.conftest import MINILM
+from tests.pipelines.parity import assert_same
+
+DEVICE = os.environ.get("BERTEDU_TEST_DEVICE", "cpu")
+TEXTS = ["a fine film", "not my cup of tea at all", "meh"]
 
 
 def test_every_task_has_its_pipeline():
@@ -103,9 +109,9 @@ def test_progress_bar_for_long_inputs(cls_dir, capsys):
     assert "text-classification" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
-def test_runs_on_the_gpu(cls_dir):
-    cpu = pipeline("text-classification", model=cls_dir)("a fine film", top_k=None)
-    gpu = pipeline("text-classification", model=cls_dir, device=0)("a fine film", top_k=None)
-    for a, b in zip(cpu, gpu, strict=True):
-        assert a["label"] == b["label"] and abs(a["score"] - b["score"]) < 1e-4
+def test_runs_on_the_test_device(cls_dir):
+    # BERTEDU_TEST_DEVICE=cuda runs this on a GPU; the CPU pipeline is the reference
+    reference = pipeline("text-classification", model=cls_dir)(TEXTS, top_k=None)
+    pipe = pipeline("text-classification", model=cls_dir, device=DEVICE, batch_size=2)
+    assert next(pipe.model.parameters()).device.type == torch.device(DEVICE).type
+    assert_same(pipe(TEXTS, top_k=None), reference)

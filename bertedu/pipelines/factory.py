@@ -82,7 +82,8 @@ def load_model(cls: type[Pipeline], name_or_path: str | os.PathLike) -> BertPreT
     head = [k for k in model.state_dict() if not k.startswith(prefix)]
     if model_class.__name__ == "BertModel":
         head = []  # feature extraction reads the encoder only
-    reports = " ".join(str(w.message) for w in caught)
+    # from_pretrained names the weights it had to initialise in a "newly initialized" warning
+    reports = " ".join(str(w.message) for w in caught if "newly initialized" in str(w.message))
     missing = [k for k in head if f"'{k}'" in reports]
     if missing:
         raise ValueError(

@@ -33,7 +33,7 @@ from ..model import BertPreTrainedModel
 from ..tokenization import BertTokenizer
 
 MODEL_INPUTS = ("input_ids", "token_type_ids", "attention_mask")
-PROGRESS_THRESHOLD = 64  # inputs from which a progress bar is shown by default
+PROGRESS_THRESHOLD = 64  # features (QA windows count one each) from which the bar shows
 
 
 def resolve_device(device: int | str | torch.device | None) -> torch.device:

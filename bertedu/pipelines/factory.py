@@ -114,7 +114,7 @@ def pipeline(
         tokenizer: a directory, Hub id or tokenizer; by default the one stored beside ``model``.
         device: ``-1``/``None`` for the CPU, a GPU index, or a device name such as ``"cuda"``.
         batch_size: inputs run through the model together.
-        progress_bar: show a tqdm bar; by default only for 64 inputs or more.
+        progress_bar: show a tqdm bar; by default only from 64 model inputs (QA windows) on.
     """
     cls = resolve_task(task)
     if model is None:

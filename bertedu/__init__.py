@@ -41,6 +41,7 @@ _EXPORTS: dict[str, str] = {
     "TokenClassifierOutput": "model",
     "QuestionAnsweringModelOutput": "model",
     "DataCollatorForLanguageModeling": "pretraining",
+    "pipeline": "pipelines",
 }
 
 __all__ = sorted(_EXPORTS)

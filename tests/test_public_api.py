@@ -17,7 +17,7 @@ PUBLIC = [
     "BaseModelOutputWithPoolingAndCrossAttentions", "BertForPreTrainingOutput",
     "CausalLMOutputWithCrossAttentions", "MaskedLMOutput", "NextSentencePredictorOutput",
     "SequenceClassifierOutput", "MultipleChoiceModelOutput", "TokenClassifierOutput",
-    "QuestionAnsweringModelOutput",
+    "QuestionAnsweringModelOutput", "pipeline",
 ]
 
 PARTS = ["tokenization", "model", "training", "pretraining", "finetuning", "pipelines", "bench",

@@ -14,10 +14,9 @@ from pathlib import Path
 
 import pytest
 import torch
+import transformers
 
 from bertedu import bench
-
-transformers = pytest.importorskip("transformers")
 
 
 @pytest.fixture(scope="module")

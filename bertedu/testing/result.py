@@ -172,6 +172,10 @@ def _library_outcome(cases: list[Case], student_fn: Callable, forbidden: Sequenc
     """Run the visible cases with the library patched; fail only if the library was called."""
     tripped: list[str] = []
     namespace = getattr(student_fn, "__globals__", None)
+    for target in forbidden:  # the library's own function handed in as the solution
+        owner, attr = _resolve(target)
+        if getattr(getattr(owner, attr), "__func__", getattr(owner, attr)) is student_fn:
+            tripped.append(".".join(target.split(".")[-2:]))
 
     def call(*args, **kwargs):
         with forbid(forbidden, namespace, tripped):

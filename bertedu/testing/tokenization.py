@@ -106,7 +106,8 @@ def check_wordpiece(seed: int, vocab: dict | None = None) -> list[Case]:
              [w for texts in _TEXTS.values() for text in texts for w in basic.tokenize(text)]),
         case("unknown words", "edge", ["xyz", "tokenizationq", "q"]),
         case("a word that is a whole entry", "edge", ["un", "a", "x"]),
-        case("100 and 101 characters", "edge", ["a" * 100, "a" * 101]),
+        case("over 100 characters", "edge", ["a" * 100, "a" * 101, "un" + "able" * 25,
+                                             "play" + "ing" * 32]),
         case("30 random words", "hidden", random_words),
     ]
 

@@ -56,7 +56,7 @@ class CaseOutcome:
     message: str = ""
 
 
-@dataclass
+@dataclass(repr=False)
 class CheckResult:
     """The outcome of one checker run: ``passed`` cases out of ``total``, and why the others failed.
 
@@ -92,6 +92,8 @@ class CheckResult:
         lines = [f"{self.name}: {self.passed}/{self.total} cases passed (seed {self.seed})"]
         lines += [f"  - {failure}" for failure in self.failures]
         return "\n".join(lines)
+
+    __repr__ = __str__  # a notebook cell ending in a check shows the score, case by case
 
     def raise_for_failures(self) -> CheckResult:
         """Raise ``AssertionError`` listing every failed case; return ``self`` when all passed."""

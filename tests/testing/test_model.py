@@ -131,6 +131,7 @@ def test_check_parameter_count_grades_right_wrong_and_library_call():
     result = assert_rejected(check_parameter_count, lambda c: _count(c, relative=False),
                              r"\[edge\] relative_key_query positions", groups=("visible", "edge"))
     assert result.passed == result.total - 2  # the two relative-position cases
+    assert_full_marks(check_parameter_count, lambda c: _count(c, relative=False), relative=False)
     assert_rejected(check_parameter_count, lambda c: float(_count(c)), "expected an int")
     assert_library_call_caught(check_parameter_count,
                                lambda c: sum(p.numel() for p in BertModel(c).parameters()),

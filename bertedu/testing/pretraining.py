@@ -3,7 +3,7 @@
 The checks are statistical where the procedure is random: over many seeded draws the student's
 truncation must trim like the library's, and the masking must pick about 15% of the tokens and
 split them 80/10/10 into [MASK], random and unchanged. Edge cases: pairs that already fit, an
-empty side, a budget of 0; no token to pick, a probability of 0.
+empty side, a budget of 1; no token to pick, a batch of one token.
 
 References:
     Devlin et al. (2018), BERT, section 3.1 (masked LM, task 1; next sentence prediction,
@@ -143,10 +143,15 @@ def check_mask_tokens(seed: int) -> list[Case]:
                 raise AssertionError(f"{int(picked.sum())} tokens picked, expected none")
         return Case(name, "edge", body)
 
+    def tiny(name, shape):
+        def body(call):  # the shape, label and unchanged-position rules on a tiny batch
+            _masking_stats(call, shape, 0.0, 0.5, 4)
+        return Case(name, "edge", body)
+
     rng = case_rng(seed, 0)
     return [rates("15% of 200 x 128 tokens", "visible", 0.15, 0),
             rates("30% of 200 x 128 tokens", "visible", 0.3, 10),
             nothing_picked("every token special", 1.1, 0.15),
-            nothing_picked("mlm_probability 0", 0.1, 0.0),
+            tiny("a single token", (1, 1)),
             rates("a random probability", "hidden", round(rng.uniform(0.1, 0.4), 3),
                   rng.randrange(10**6))]

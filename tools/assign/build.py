@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> None:
     chapters = args.notebooks or sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     for notebook in [n for n in chapters if has_questions(n)]:
         for path in build(notebook.resolve(), args.out.resolve()):
-            print(path.relative_to(args.out.resolve().parent))
+            print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
 
 
 if __name__ == "__main__":

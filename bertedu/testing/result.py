@@ -191,7 +191,7 @@ def _library_outcome(cases: list[Case], student_fn: Callable, forbidden: Sequenc
     name = "builds it by hand: " + " / ".join(".".join(t.split(".")[-2:]) for t in forbidden)
     if tripped:
         return CaseOutcome(name, "library", False,
-                           f"calls the library's {tripped[0]} (build it from tensor operations)")
+                           f"calls the library's {tripped[0]} (write it yourself instead)")
     return CaseOutcome(name, "library", True)
 
 

@@ -99,4 +99,4 @@ def test_a_solution_that_swallows_the_tripwire_is_still_caught():
     assert result.failures == [
         "[library] builds it by hand: optimization.linear_warmup_decay / "
         "optimization.make_optimizer: calls the library's optimization.linear_warmup_decay "
-        "(build it from tensor operations)"]
+        "(write it yourself instead)"]

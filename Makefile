@@ -50,3 +50,9 @@ bench: setup
 clean:
 	rm -rf _build .pytest_cache .hypothesis
 	find . -name __pycache__ -prune -exec rm -rf {} +
+
+# Course assignments with Otter-Grader: per chapter a student notebook (stubs, no solutions) and
+# an autograder bundle, under _build/assignments/NN_topic/{student,autograder}/.
+.PHONY: assignments
+assignments: setup
+	$(BIN)/python tools/assign/build.py --out _build/assignments

@@ -1,40 +1,50 @@
 """Checkers for the chapters' exercises and for course assignments.
 
-Each ``check_*`` function takes a student's implementation, runs it next to the library's on
-seeded inputs, and raises ``AssertionError`` with a message that says what differs; it returns
-``True`` when everything agrees. Sections follow the chapters.
+Each ``check_*`` function takes a student's implementation and runs it next to the library's on
+visible, edge and hidden (randomised, seeded per run) cases, plus a case that patches the library
+module being rebuilt so a solution calling it is caught. It returns a ``CheckResult`` (cases
+passed out of total, a message per failure, the seed) and by default raises ``AssertionError``
+when a case fails; ``raise_on_failure=False`` returns the result for grading, and
+``groups="visible"`` (or ``"edge"``, ``"hidden"``, ``"library"``) runs one group.
 
-The checkers live in one module per group of chapters: ``tokenization`` (chapter 2), ``model``
-(chapters 3-6), ``heads`` (chapters 7-9), ``pretraining`` (chapters 10-11) and ``timing``
-(chapter 12); every ``check_*`` function is importable from ``bertedu.testing`` itself.
+One module per part of the book: ``model`` (chapters 1, 3, 4, 6), ``tokenization`` (2),
+``positions`` (5), ``heads`` (7-8), ``decoder`` (9), ``pretraining`` (10), ``optimization`` (11)
+and ``timing`` (12); the framework is in ``result``. Every checker is importable from
+``bertedu.testing`` itself.
 """
 
 from __future__ import annotations
 
-from .heads import check_causal_mask, check_mean_pooling, check_mlm_head, check_qa_loss
-from .model import (
-    check_attention,
-    check_embeddings,
-    check_layer,
-    check_parameter_count,
-    check_relative_scores,
-)
+from .decoder import check_cache_update, check_causal_mask
+from .heads import check_mean_pooling, check_mlm_head, check_qa_loss
+from .model import check_attention, check_embeddings, check_layer, check_parameter_count
+from .optimization import check_lr_schedule, check_param_groups
+from .positions import check_relative_scores, check_sdpa_bias
 from .pretraining import check_mask_tokens, check_truncate_seq_pair
+from .result import GROUPS, CaseOutcome, CheckResult, LibraryCallError
 from .timing import check_varlen_attention
 from .tokenization import check_basic_tokenize, check_truncate_longest_first, check_wordpiece
 
 __all__ = [
+    "GROUPS",
+    "CaseOutcome",
+    "CheckResult",
+    "LibraryCallError",
     "check_attention",
     "check_basic_tokenize",
+    "check_cache_update",
     "check_causal_mask",
     "check_embeddings",
     "check_layer",
+    "check_lr_schedule",
     "check_mask_tokens",
     "check_mean_pooling",
     "check_mlm_head",
+    "check_param_groups",
     "check_parameter_count",
     "check_qa_loss",
     "check_relative_scores",
+    "check_sdpa_bias",
     "check_truncate_longest_first",
     "check_truncate_seq_pair",
     "check_varlen_attention",

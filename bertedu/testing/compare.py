@@ -18,7 +18,8 @@ def assert_matches(what: str, got, expected, atol: float = 1e-5, rtol: float = 1
         raise AssertionError(
             f"{what}: shape {tuple(got.shape)} differs from the library's {tuple(expected.shape)}")
     if got.dtype.is_floating_point and expected.dtype.is_floating_point:
-        if not torch.allclose(got.double(), expected.double(), atol=atol, rtol=rtol):
+        if not torch.allclose(got.double(), expected.double(), atol=atol, rtol=rtol,
+                              equal_nan=True):
             worst = (got.double() - expected.double()).abs().max().item()
             raise AssertionError(
                 f"{what}: values differ from the library's (largest difference {worst:.3g})")

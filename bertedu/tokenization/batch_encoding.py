@@ -13,7 +13,7 @@ References:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 
@@ -22,8 +22,9 @@ class BatchEncoding(dict):
     """The tokenizer's output: a dict (``input_ids``, ``token_type_ids``, ``attention_mask``,
     ...) that also allows attribute access (``enc.input_ids``) and ``enc.to(device)``.
 
-    The fast tokenizer also keeps the ``tokenizers`` ``Encoding`` objects, which know which word
-    and which character span each token came from (``word_ids``, ``tokens``).
+    Both tokenizers also keep one alignment per row (``tokenizers.Encoding`` for the fast one,
+    ``bertedu.tokenization.alignment.Alignment`` for the slow one), which knows which word and
+    which segment each token came from (``word_ids``, ``sequence_ids``, ``word_to_tokens``).
     """
 
     def __init__(self, data: dict | None = None, encodings: list | None = None):
@@ -52,20 +53,57 @@ class BatchEncoding(dict):
 
     def _encoding(self, batch_index: int):
         if self.encodings is None:
-            raise ValueError("word_ids()/tokens() need the fast tokenizer (BertTokenizerFast)")
+            raise ValueError(
+                "word_ids()/tokens()/sequence_ids() need the alignment that BertTokenizer and "
+                "BertTokenizerFast return (use the fast tokenizer for offsets)"
+            )
         return self.encodings[batch_index]
 
+    @staticmethod
+    def _two_indices(first: int, second: int | None) -> tuple[int, int]:
+        """``f(i)`` means row 0, index i; ``f(b, i)`` means row b, index i."""
+        return (0, first) if second is None else (first, second)
+
     def tokens(self, batch_index: int = 0) -> list[str]:
-        """The token strings of example ``batch_index`` (fast tokenizer only)."""
+        """The token strings of example ``batch_index``."""
         return self._encoding(batch_index).tokens
 
     def word_ids(self, batch_index: int = 0) -> list[int | None]:
-        """Index of the word each token comes from, None for special tokens (fast only)."""
+        """Index of the word each token comes from, None for special tokens and padding."""
         return self._encoding(batch_index).word_ids
 
     def sequence_ids(self, batch_index: int = 0) -> list[int | None]:
-        """0/1 for the segment of each token, None for special tokens (fast only)."""
+        """0/1 for the segment of each token, None for special tokens and padding."""
         return self._encoding(batch_index).sequence_ids
+
+    def token_to_word(
+        self, batch_or_token_index: int, token_index: int | None = None
+    ) -> int | None:
+        """The word of one token: ``token_to_word(t)`` (row 0) or ``(b, t)``."""
+        row, token = self._two_indices(batch_or_token_index, token_index)
+        return self._encoding(row).token_to_word(token)
+
+    def token_to_sequence(
+        self, batch_or_token_index: int, token_index: int | None = None
+    ) -> int | None:
+        """The segment (0/1) of one token, None for special tokens and padding."""
+        row, token = self._two_indices(batch_or_token_index, token_index)
+        return self._encoding(row).token_to_sequence(token)
+
+    def word_to_tokens(
+        self, batch_or_word_index: int, word_index: int | None = None, sequence_index: int = 0
+    ) -> TokenSpan | None:
+        """Tokens ``[start, end)`` of one word: ``word_to_tokens(w)`` or ``(b, w)``; None if cut."""
+        row, word = self._two_indices(batch_or_word_index, word_index)
+        span = self._encoding(row).word_to_tokens(word, sequence_index)
+        return TokenSpan(*span) if span is not None else None
+
+
+class TokenSpan(NamedTuple):
+    """Tokens ``start .. end - 1`` of an encoding."""
+
+    start: int
+    end: int
 
 
 def to_tensors(data: dict, return_tensors: str | None) -> dict:

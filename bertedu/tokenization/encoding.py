@@ -44,6 +44,7 @@ from typing import Any
 
 import torch
 
+from .alignment import Alignment
 from .batch_encoding import BatchEncoding, finish_batch
 from .truncation import (
     resolve_strategies,
@@ -158,14 +159,23 @@ class EncodingMixin:
         max_length: int | None,
         return_token_type_ids: bool,
         return_special_tokens_mask: bool,
-    ) -> dict[str, list[int]]:
-        """Truncate, add special tokens, token types and the special tokens mask (no padding)."""
+        words: list[int] | None = None,
+        pair_words: list[int] | None = None,
+    ) -> dict[str, list]:
+        """Truncate, add special tokens, token types and the special tokens mask (no padding).
+
+        With ``words`` (the word index of each id of ``ids``, ``pair_words`` likewise) the
+        example also carries its alignment as the private columns ``_word_ids`` and
+        ``_sequence_ids``, truncated and padded with the ids.
+        """
         pair = pair_ids is not None
         n_special = self._check_room(pair, add_special_tokens, truncation, max_length)
         total = len(ids) + (len(pair_ids) if pair_ids is not None else 0) + n_special
         if truncation != "do_not_truncate" and max_length is not None and total > max_length:
             n = total - max_length
             ids, pair_ids = self.truncate_sequences(ids, pair_ids, n, truncation)
+            if words is not None:
+                words, pair_words = self.truncate_sequences(words, pair_words, n, truncation)
         if add_special_tokens:
             input_ids = self.build_inputs_with_special_tokens(ids, pair_ids)
             token_type_ids = self.create_token_type_ids_from_sequences(ids, pair_ids)
@@ -179,6 +189,22 @@ class EncodingMixin:
             out["token_type_ids"] = token_type_ids
         if return_special_tokens_mask:
             out["special_tokens_mask"] = special
+        if words is not None:
+            segments = [[0] * len(ids)] + ([[1] * len(pair_ids)] if pair else [])
+            word_lists = [words] + ([pair_words] if pair else [])
+            out["_word_ids"] = self._with_specials(word_lists, add_special_tokens)
+            out["_sequence_ids"] = self._with_specials(segments, add_special_tokens)
+            out["_pair"] = pair
+        return out
+
+    @staticmethod
+    def _with_specials(parts: list[list[int]], add_special_tokens: bool) -> list[int | None]:
+        """Per-token values of the segments, with None where the special tokens go."""
+        if not add_special_tokens:
+            return [v for part in parts for v in part]
+        out: list[int | None] = [None]
+        for part in parts:
+            out += list(part) + [None]
         return out
 
     def _pad_one(
@@ -195,6 +221,8 @@ class EncodingMixin:
                 "token_type_ids": self.pad_token_type_id,
                 "attention_mask": 0,
                 "special_tokens_mask": 1,
+                "_word_ids": None,
+                "_sequence_ids": None,
             }
             for key, value in out.items():
                 if key in pad_value:
@@ -285,8 +313,14 @@ class EncodingMixin:
         batched, pairs = batch_of_pairs(text, text_pair, is_split_into_words)
         examples = []
         for first, second in pairs:
-            ids = self._to_ids(first, is_split_into_words)
-            pair_ids = self._to_ids(second, is_split_into_words) if second is not None else None
+            ids, words = self._to_ids_and_words(first, is_split_into_words)
+            pair_ids, pair_words = (
+                self._to_ids_and_words(second, is_split_into_words)
+                if second is not None
+                else (None, None)
+            )
+            if second is not None and pair_words is None:
+                words = None
             examples.append(
                 self._prepare(
                     ids,
@@ -296,19 +330,42 @@ class EncodingMixin:
                     max_length,
                     True if return_token_type_ids is None else return_token_type_ids,
                     return_special_tokens_mask,
+                    words=words,
+                    pair_words=pair_words,
                 )
             )
         attention = True if return_attention_mask is None else return_attention_mask
         examples = self._pad_batch(examples, padding, max_length, pad_to_multiple_of, attention)
         return self._finish(examples, batched, return_tensors)
 
-    @staticmethod
+    def _to_ids_and_words(
+        self, text: Any, is_split_into_words: bool
+    ) -> tuple[list[int], list[int] | None]:
+        """The ids of one segment and the word index of each (None: no word alignment known).
+
+        The default knows no words; ``BertTokenizer`` overrides it.
+        """
+        return self._to_ids(text, is_split_into_words), None
+
     def _finish(
-        examples: list[dict[str, list]], batched: bool, return_tensors: str | None
+        self, examples: list[dict[str, list]], batched: bool, return_tensors: str | None
     ) -> BatchEncoding:
+        """Columns from the examples; the private alignment columns become ``Alignment``s."""
+        encodings = None
+        if examples and "_word_ids" in examples[0]:
+            encodings = [
+                Alignment(
+                    self.convert_ids_to_tokens(e["input_ids"]),
+                    e.pop("_word_ids"),
+                    e.pop("_sequence_ids"),
+                    e.pop("_pair"),
+                )
+                for e in examples
+            ]
         keys = [k for k in ("input_ids", "token_type_ids", "attention_mask") if k in examples[0]]
         keys += [k for k in examples[0] if k not in keys]
-        return finish_batch({k: [e[k] for e in examples] for k in keys}, batched, return_tensors)
+        data = {k: [e[k] for e in examples] for k in keys}
+        return finish_batch(data, batched, return_tensors, encodings=encodings)
 
     def encode(
         self,

@@ -35,9 +35,8 @@ from typing import Any
 
 import torch
 
-from .encoding import (
-    EncodingMixin,
-)
+from .alignment import word_ids_of_pieces
+from .encoding import EncodingMixin
 from .vocab_files import (
     SPECIAL_TOKEN_NAMES,
     SPECIAL_TOKENS_MAP_FILE,
@@ -219,14 +218,24 @@ class BertTokenizer(EncodingMixin):
         return tokens
 
     def _to_ids(self, text: Any, is_split_into_words: bool) -> list[int]:
+        return self._to_ids_and_words(text, is_split_into_words)[0]
+
+    def _to_ids_and_words(
+        self, text: Any, is_split_into_words: bool
+    ) -> tuple[list[int], list[int] | None]:
+        """One segment -> (ids, word index of each id); token ids given as input have no words."""
         if isinstance(text, str) and not is_split_into_words:
-            return self.convert_tokens_to_ids(self.tokenize(text))
+            pieces = self.tokenize(text)
+            return self.convert_tokens_to_ids(pieces), word_ids_of_pieces(pieces)
         if is_split_into_words and isinstance(text, (list, tuple)):
             if not all(isinstance(w, str) for w in text):
                 raise TypeError("is_split_into_words=True expects a list of str per example")
-            return self.convert_tokens_to_ids([t for w in text for t in self.tokenize(w)])
+            per_word = [self.tokenize(w) for w in text]
+            pieces = [t for tokens in per_word for t in tokens]
+            words = [i for i, tokens in enumerate(per_word) for _ in tokens]
+            return self.convert_tokens_to_ids(pieces), words
         if isinstance(text, (list, tuple)) and all(isinstance(i, int) for i in text):
-            return list(text)
+            return list(text), None
         raise TypeError(
             "text must be a str, a list of str (a batch), a list of (str, str) pairs, or a list "
             f"of token ids; got {type(text).__name__}"

@@ -126,7 +126,9 @@ def to_tensors(data: dict, return_tensors: str | None) -> dict:
                 f"(lengths {sorted({len(v) for v in value})}); pass padding=True or "
                 "padding='max_length' (and truncation=True for long texts)"
             )
-        if key == "offset_mapping":
+        if value == [] and key != "overflow_to_sample_mapping":
+            out[key] = torch.empty((0, 0), dtype=torch.long)  # an empty batch
+        elif key == "offset_mapping":
             out[key] = torch.tensor(value, dtype=torch.long).reshape(len(value), -1, 2)
         else:
             out[key] = torch.tensor(value, dtype=torch.long)

@@ -360,6 +360,12 @@ class EncodingMixin:
                 )
             )
         attention = True if return_attention_mask is None else return_attention_mask
+        if not examples:  # an empty batch: empty columns, as the fast tokenizer gives
+            keys = ["input_ids", "token_type_ids", "attention_mask", "special_tokens_mask"]
+            wanted = [True, return_token_type_ids is not False, attention,
+                      return_special_tokens_mask]
+            data = {k: [] for k, w in zip(keys, wanted, strict=True) if w}
+            return finish_batch(data, True, return_tensors)
         examples = self._pad_batch(examples, padding, max_length, pad_to_multiple_of, attention)
         return self._finish(examples, batched, return_tensors)
 

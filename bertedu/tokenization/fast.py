@@ -192,6 +192,10 @@ class BertTokenizerFast(BertTokenizer):
             padding, truncation, max_length, self.model_max_length, pad_to_multiple_of
         )
         batched, pairs = batch_of_pairs(text, text_pair, is_split_into_words)
+        if not batched:
+            # As transformers' fast tokenizer: a lone empty second text ("" or []) is no pair,
+            # so truncation gives its room to the first text (in a batch it stays a pair).
+            pairs = [(pairs[0][0], pairs[0][1] or None)]
         for pair in pairs:
             _check_input(pair, is_split_into_words)
         has_pair = any(second is not None for _, second in pairs)

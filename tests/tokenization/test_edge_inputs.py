@@ -84,7 +84,7 @@ def test_issue_case_empty_second_text_fast():
     kwargs = dict(truncation="longest_first", max_length=40, padding="max_length")
     ours, ref = FAST(LONG, "", **kwargs), HF_FAST(LONG, "", **kwargs)
     assert ours == ref
-    assert FAST.decode(ours["input_ids"]).endswith("the [SEP]")
+    assert ours["input_ids"].count(FAST.sep_token_id) == 1 and sum(ours["attention_mask"]) == 40
     assert SLOW(LONG, "", **kwargs) == HF_SLOW(LONG, "", **kwargs)  # the slow one: a pair
 
 
@@ -93,7 +93,10 @@ def test_empty_word_list_as_second_text():
     kwargs = dict(is_split_into_words=True, truncation=True, max_length=20)
     assert as_lists(FAST(words, [], **kwargs)) == as_lists(HF_FAST(words, [], **kwargs))
     assert FAST(words, [], **kwargs).word_ids() == HF_FAST(words, [], **kwargs).word_ids()
-    assert as_lists(SLOW(words, [], **kwargs)) == as_lists(HF_SLOW(words, [], **kwargs))
+    # transformers' slow tokenizer refuses an empty word list; ours reads it as an empty text
+    with pytest.raises(ValueError):
+        HF_SLOW(words, [], **kwargs)
+    assert as_lists(SLOW(words, [], **kwargs)) == as_lists(HF_SLOW(words, [""], **kwargs))
 
 
 def test_only_second_without_pair():

@@ -3,9 +3,9 @@
 Both tokenizers end the same way: one list per field (``input_ids``, ``token_type_ids``,
 ``attention_mask``, ...), one row per example, turned into ``(B, T)`` ``torch.long`` tensors
 when ``return_tensors="pt"`` (a rectangle, so every row must have the same length ``T``: pad
-first) and wrapped as a ``BatchEncoding``, a dict that also allows attribute access and
-``.to(device)``. A single text without ``return_tensors`` gives plain lists, with ``"pt"`` a
-``(1, T)`` batch.
+first) or int64 numpy arrays with ``"np"``, and wrapped as a ``BatchEncoding``, a dict that
+also allows attribute access and ``.to(device)``. A single text without ``return_tensors``
+gives plain lists, with ``"pt"`` a ``(1, T)`` batch.
 
 References:
     Hugging Face transformers documentation, "Tokenizer" (``BatchEncoding``).
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+import numpy as np
 import torch
 
 
@@ -107,11 +108,17 @@ class TokenSpan(NamedTuple):
 
 
 def to_tensors(data: dict, return_tensors: str | None) -> dict:
-    """Turn list fields into ``torch.long`` tensors (``"pt"``); ragged batches are an error."""
+    """List fields as int64 arrays: ``torch.long`` tensors (``"pt"``) or numpy arrays (``"np"``).
+
+    Ragged batches are an error; ``offset_mapping`` becomes ``(B, T, 2)``.
+    """
     if return_tensors is None:
         return data
-    if return_tensors != "pt":
-        raise ValueError(f"return_tensors must be None or 'pt', got {return_tensors!r}")
+    if return_tensors not in ("pt", "np"):
+        raise ValueError(
+            "return_tensors must be None or 'pt' (torch) or 'np' (numpy), got "
+            f"{return_tensors!r}"
+        )
     out = {}
     for key, value in data.items():
         ragged = value and isinstance(value[0], list) and len({len(v) for v in value}) > 1
@@ -122,16 +129,17 @@ def to_tensors(data: dict, return_tensors: str | None) -> dict:
             )
         if ragged:
             raise ValueError(
-                f"return_tensors='pt' needs equal lengths, but {key!r} is ragged "
+                f"return_tensors={return_tensors!r} needs equal lengths, but {key!r} is ragged "
                 f"(lengths {sorted({len(v) for v in value})}); pass padding=True or "
                 "padding='max_length' (and truncation=True for long texts)"
             )
         if value == [] and key != "overflow_to_sample_mapping":
-            out[key] = torch.empty((0, 0), dtype=torch.long)  # an empty batch
-        elif key == "offset_mapping":
-            out[key] = torch.tensor(value, dtype=torch.long).reshape(len(value), -1, 2)
+            array = np.empty((0, 0), dtype=np.int64)  # an empty batch
         else:
-            out[key] = torch.tensor(value, dtype=torch.long)
+            array = np.asarray(value, dtype=np.int64)
+        if key == "offset_mapping":
+            array = array.reshape(len(value), -1, 2)
+        out[key] = torch.from_numpy(array) if return_tensors == "pt" else array
     return out
 
 

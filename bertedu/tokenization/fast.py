@@ -41,6 +41,7 @@ from tokenizers.trainers import WordPieceTrainer
 
 from .encoding import BatchEncoding, batch_of_pairs, finish_batch, resolve_strategies
 from .overflow import check_stride, windows_of
+from .padding import check_side
 from .slow import BertTokenizer
 from .vocab_files import VOCAB_FILE, load_vocab
 
@@ -118,6 +119,8 @@ class BertTokenizerFast(BertTokenizer):
         strip_accents: bool | None = None,
         model_max_length: int = 512,
         clean_up_tokenization_spaces: bool = True,
+        padding_side: str = "right",
+        truncation_side: str = "right",
         **kwargs: Any,
     ):
         kwargs.pop("do_basic_tokenize", None)  # the slow tokenizer's option; stored configs have it
@@ -137,6 +140,8 @@ class BertTokenizerFast(BertTokenizer):
             strip_accents=strip_accents,
             model_max_length=model_max_length,
             clean_up_tokenization_spaces=clean_up_tokenization_spaces,
+            padding_side=padding_side,
+            truncation_side=truncation_side,
         )
         self._tokenizer = build_backend(
             self.vocab,
@@ -154,12 +159,14 @@ class BertTokenizerFast(BertTokenizer):
         """The underlying ``tokenizers.Tokenizer``."""
         return self._tokenizer
 
-    def tokenize(self, text: str, text_pair: str | None = None) -> list[str]:
-        """Text (or pair) -> word pieces, without special tokens."""
+    def tokenize(
+        self, text: str, pair: str | None = None, add_special_tokens: bool = False
+    ) -> list[str]:
+        """Text (or pair) -> word pieces, with ``[CLS]``/``[SEP]`` if ``add_special_tokens``."""
         if not isinstance(text, str):
             raise TypeError(f"tokenize() expects a str, got {type(text).__name__}")
         self._set_truncation_and_padding("do_not_pad", "do_not_truncate", None, None)
-        return self._tokenizer.encode(text, text_pair, add_special_tokens=False).tokens
+        return self._tokenizer.encode(text, pair, add_special_tokens=add_special_tokens).tokens
 
     def __call__(
         self,
@@ -178,6 +185,7 @@ class BertTokenizerFast(BertTokenizer):
         return_offsets_mapping: bool = False,
         stride: int = 0,
         return_overflowing_tokens: bool = False,
+        padding_side: str | None = None,
     ) -> BatchEncoding:
         """Encode one text, a pair, or a batch, like ``BertTokenizer.__call__``.
 
@@ -203,7 +211,7 @@ class BertTokenizerFast(BertTokenizer):
         check_stride(stride)
         inputs = [first if second is None else (first, second) for first, second in pairs]
         self._set_truncation_and_padding(
-            padding, truncation, max_length, pad_to_multiple_of, stride
+            padding, truncation, max_length, pad_to_multiple_of, stride, padding_side
         )
         try:
             encodings = self._tokenizer.encode_batch(
@@ -253,19 +261,22 @@ class BertTokenizerFast(BertTokenizer):
         max_length: int | None,
         pad_to_multiple_of: int | None,
         stride: int = 0,
+        padding_side: str | None = None,
     ) -> None:
         """Configure the Rust tokenizer for this call (it keeps the settings as state)."""
+        padding_side = check_side(padding_side or self.padding_side, "padding_side")
+        truncation_side = check_side(self.truncation_side, "truncation_side")
         if truncation == "do_not_truncate":
             self._tokenizer.no_truncation()
         else:
             self._tokenizer.enable_truncation(
-                max_length, stride=stride, strategy=truncation, direction="right"
+                max_length, stride=stride, strategy=truncation, direction=truncation_side
             )
         if padding == "do_not_pad":
             self._tokenizer.no_padding()
         else:
             self._tokenizer.enable_padding(
-                direction="right",
+                direction=padding_side,
                 pad_id=self.pad_token_id,
                 pad_type_id=self.pad_token_type_id,
                 pad_token=self.pad_token,

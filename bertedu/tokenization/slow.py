@@ -37,6 +37,7 @@ import torch
 
 from .alignment import word_ids_of_pieces
 from .encoding import EncodingMixin
+from .padding import check_side
 from .vocab_files import (
     SPECIAL_TOKEN_NAMES,
     SPECIAL_TOKENS_MAP_FILE,
@@ -69,6 +70,12 @@ class BertTokenizer(EncodingMixin):
         model_max_length: default ``max_length`` for truncation and ``padding="max_length"``.
         clean_up_tokenization_spaces: ``decode`` removes spaces before punctuation and clitics.
         word_cache_size: how many distinct words the word -> pieces cache remembers.
+        padding_side, truncation_side: ``"right"`` (default) or ``"left"``, where ``[PAD]``
+            goes and where truncation cuts (also attributes; ``padding_side`` is also an
+            argument of ``__call__`` and ``pad``).
+
+    A tokenizer pickles (for ``DataLoader`` workers and ``datasets.map(num_proc=...)``): the
+    word cache is left out and rebuilt empty.
     """
 
     def __init__(
@@ -87,6 +94,8 @@ class BertTokenizer(EncodingMixin):
         model_max_length: int = 512,
         clean_up_tokenization_spaces: bool = True,
         word_cache_size: int = 1 << 16,
+        padding_side: str = "right",
+        truncation_side: str = "right",
     ):
         self.vocab = load_vocab(vocab_file)
         self.ids_to_tokens = {i: t for t, i in self.vocab.items()}
@@ -104,6 +113,8 @@ class BertTokenizer(EncodingMixin):
         self._do_lower_case = do_lower_case
         self.model_max_length = model_max_length
         self.clean_up_tokenization_spaces = clean_up_tokenization_spaces
+        self.padding_side = check_side(padding_side, "padding_side")
+        self.truncation_side = check_side(truncation_side, "truncation_side")
         self.basic_tokenizer = BasicTokenizer(
             do_lower_case=do_lower_case,
             never_split=never_split,
@@ -116,7 +127,18 @@ class BertTokenizer(EncodingMixin):
         self._special_re = re.compile("(" + "|".join(re.escape(s) for s in specials) + ")")
         self._keep_whole = frozenset(self.basic_tokenizer.never_split | set(specials))
         # The word cache: a whitespace token always yields the same pieces.
+        self._word_cache_size = word_cache_size
         self._word_pieces = functools.lru_cache(maxsize=word_cache_size)(self._split_word)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Everything but the word cache (an ``lru_cache`` around a bound method: no pickle)."""
+        state = dict(self.__dict__)
+        del state["_word_pieces"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._word_pieces = functools.lru_cache(maxsize=self._word_cache_size)(self._split_word)
 
     # ---- vocabulary and special tokens ----
 
@@ -297,6 +319,8 @@ class BertTokenizer(EncodingMixin):
             "strip_accents": self.strip_accents,
             "model_max_length": self.model_max_length,
             "clean_up_tokenization_spaces": self.clean_up_tokenization_spaces,
+            "padding_side": self.padding_side,
+            "truncation_side": self.truncation_side,
             **{name: getattr(self, name) for name in SPECIAL_TOKEN_NAMES},
         }
 

@@ -118,8 +118,8 @@ def test_batch_encoding_container():
     assert finish_batch({"input_ids": [[1, 2]]}, False, None) == {"input_ids": [1, 2]}
     with pytest.raises(ValueError, match="'input_ids' is ragged"):
         finish_batch({"input_ids": [[1, 2], [3]]}, True, "pt")
-    with pytest.raises(ValueError, match="return_tensors must be None or 'pt'"):
-        finish_batch({"input_ids": [[1]]}, True, "np")
+    with pytest.raises(ValueError, match=r"return_tensors must be None or 'pt' \(torch\) or 'np'"):
+        finish_batch({"input_ids": [[1]]}, True, "tf")
 
 
 class ToyTokenizer(EncodingMixin):

@@ -30,30 +30,47 @@ References:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from itertools import accumulate
 
 
 def word_ids_of_pieces(pieces: list[str], prefix: str = "##") -> list[int]:
     """The word index of each piece of one text: a new word at each piece without ``prefix``."""
-    out, word = [], -1
-    for piece in pieces:
-        if word < 0 or not piece.startswith(prefix):
-            word += 1
-        out.append(word)
-    return out
+    starts = [not piece.startswith(prefix) for piece in pieces]
+    if starts:
+        starts[0] = True  # the first piece always opens a word
+    return [word - 1 for word in accumulate(starts)]
 
 
-@dataclass
 class Alignment:
     """Per-token word and segment indices of one encoded example (``None`` for specials/padding).
 
     The pure-Python twin of ``tokenizers.Encoding``'s alignment part; all lists have length T.
+    The token strings are looked up from ``ids`` only when asked for (``to_tokens(ids)``).
     """
 
-    tokens: list[str]
-    word_ids: list[int | None]
-    sequence_ids: list[int | None]
-    pair: bool = False
+    def __init__(
+        self,
+        ids: list[int],
+        to_tokens: Callable[[list[int]], list[str]],
+        word_ids: list[int | None],
+        sequence_ids: list[int | None],
+        pair: bool = False,
+    ):
+        self._ids, self._to_tokens, self._tokens = ids, to_tokens, None
+        self.word_ids, self.sequence_ids, self.pair = word_ids, sequence_ids, pair
+
+    @property
+    def tokens(self) -> list[str]:
+        if self._tokens is None:
+            self._tokens = self._to_tokens(self._ids)
+        return self._tokens
+
+    def __getstate__(self) -> dict:
+        """Pickle the token strings, not the tokenizer that looks them up."""
+        state = dict(self.__dict__, _tokens=self.tokens)
+        state["_to_tokens"] = None
+        return state
 
     def token_to_word(self, token_index: int) -> int | None:
         return self.word_ids[token_index]

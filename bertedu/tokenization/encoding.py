@@ -324,7 +324,8 @@ class EncodingMixin(PaddingMixin):
         if examples and "_word_ids" in examples[0]:
             encodings = [
                 Alignment(
-                    self.convert_ids_to_tokens(e["input_ids"]),
+                    e["input_ids"],
+                    self.convert_ids_to_tokens,
                     e.pop("_word_ids"),
                     e.pop("_sequence_ids"),
                     e.pop("_pair"),

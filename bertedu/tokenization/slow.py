@@ -192,8 +192,11 @@ class BertTokenizer(EncodingMixin):
             ids = ids.tolist()
         if isinstance(ids, numbers.Integral):
             return self.ids_to_tokens.get(int(ids), self.unk_token)
-        skip = set(self.all_special_ids) if skip_special_tokens else ()
-        return [self.ids_to_tokens.get(int(i), self.unk_token) for i in ids if int(i) not in skip]
+        get, unk = self.ids_to_tokens.get, self.unk_token
+        if not skip_special_tokens:  # numpy integers hash like ints: no conversion needed
+            return [get(i, unk) for i in ids]
+        skip = set(self.all_special_ids)
+        return [get(int(i), unk) for i in ids if int(i) not in skip]
 
     def convert_tokens_to_string(self, tokens: Sequence[str]) -> str:
         """Join pieces: ``["un", "##aff", "##able"]`` -> ``"unaffable"``."""

@@ -49,3 +49,17 @@ def test_dataloader_workers_under_spawn():
         expected = tok(texts, padding="max_length", truncation=True, max_length=16,
                        return_tensors="pt")["input_ids"]
         assert torch.equal(got, expected)
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_encodings_pickle_with_their_alignment(kind):
+    """An output sent between processes keeps tokens and word ids, not the whole vocabulary."""
+    tok = KINDS[kind](UNCASED_VOCAB)
+    enc = tok(TEXTS[:4], TEXTS[4:8], padding=True)
+    blob = pickle.dumps(enc)
+    back = pickle.loads(blob)
+    assert as_lists(back) == as_lists(enc)
+    for r in range(4):
+        assert back.tokens(r) == enc.tokens(r) and back.word_ids(r) == enc.word_ids(r)
+        assert back.sequence_ids(r) == enc.sequence_ids(r)
+    assert len(blob) < 20_000  # the 30,522-token vocabulary alone pickles to 384 kB

@@ -320,18 +320,15 @@ class EncodingMixin(PaddingMixin):
         self, examples: list[dict[str, list]], batched: bool, return_tensors: str | None
     ) -> BatchEncoding:
         """Columns from the examples; the private alignment columns become ``Alignment``s."""
+        private = ("_word_ids", "_sequence_ids", "_pair")
         encodings = None
-        if examples and "_word_ids" in examples[0]:
+        if all("_word_ids" in e for e in examples):
             encodings = [
-                Alignment(
-                    e["input_ids"],
-                    self.convert_ids_to_tokens,
-                    e.pop("_word_ids"),
-                    e.pop("_sequence_ids"),
-                    e.pop("_pair"),
-                )
+                Alignment(e["input_ids"], self.convert_ids_to_tokens, *(e[k] for k in private))
                 for e in examples
             ]
+        # token ids given as input have no words: then no row of the batch has an alignment
+        examples = [{k: v for k, v in e.items() if k not in private} for e in examples]
         keys = [k for k in ("input_ids", "token_type_ids", "attention_mask") if k in examples[0]]
         keys += [k for k in examples[0] if k not in keys]
         data = {k: [e[k] for e in examples] for k in keys}

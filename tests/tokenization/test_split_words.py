@@ -109,3 +109,11 @@ def test_split_words_bad_input():
     for tok in (FAST, SLOW):
         with pytest.raises(TypeError, match="list of str"):
             tok([["hello", 3]], is_split_into_words=True)
+
+
+def test_a_batch_mixing_ids_and_text():
+    batch = [("hi", "you"), ("hello there", [7592])]
+    enc = SLOW(batch, padding=True)
+    assert as_lists(enc) == as_lists(HF_SLOW(batch, padding=True))  # no private column leaks
+    with pytest.raises(ValueError, match="alignment"):
+        enc.word_ids(0)

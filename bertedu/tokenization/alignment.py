@@ -89,3 +89,11 @@ class Alignment:
             if w == word_index and (s == sequence_index or not self.pair)
         ]
         return (hits[0], hits[-1] + 1) if hits else None
+
+    def _no_offsets(self, *args: int) -> None:
+        raise ValueError(
+            "character positions (token_to_chars, char_to_token, word_to_chars) need the "
+            "offsets of BertTokenizerFast; the pure-Python BertTokenizer has none"
+        )
+
+    token_to_chars = char_to_token = word_to_chars = _no_offsets

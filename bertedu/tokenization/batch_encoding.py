@@ -100,6 +100,37 @@ class BatchEncoding(dict):
         return TokenSpan(*span) if span is not None else None
 
 
+    def token_to_chars(
+        self, batch_or_token_index: int, token_index: int | None = None
+    ) -> CharSpan | None:
+        """Characters ``[start, end)`` of one token in its text (fast only); None for specials."""
+        row, token = self._two_indices(batch_or_token_index, token_index)
+        span = self._encoding(row).token_to_chars(token)
+        return CharSpan(*span) if span is not None else None
+
+    def char_to_token(
+        self, batch_or_char_index: int, char_index: int | None = None, sequence_index: int = 0
+    ) -> int | None:
+        """The token covering one character of text ``sequence_index`` (fast only)."""
+        row, char = self._two_indices(batch_or_char_index, char_index)
+        return self._encoding(row).char_to_token(char, sequence_index)
+
+    def word_to_chars(
+        self, batch_or_word_index: int, word_index: int | None = None, sequence_index: int = 0
+    ) -> CharSpan | None:
+        """Characters ``[start, end)`` of one word of text ``sequence_index`` (fast only)."""
+        row, word = self._two_indices(batch_or_word_index, word_index)
+        span = self._encoding(row).word_to_chars(word, sequence_index)
+        return CharSpan(*span) if span is not None else None
+
+
+class CharSpan(NamedTuple):
+    """Characters ``start .. end - 1`` of a text."""
+
+    start: int
+    end: int
+
+
 class TokenSpan(NamedTuple):
     """Tokens ``start .. end - 1`` of an encoding."""
 

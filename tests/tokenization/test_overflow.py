@@ -227,3 +227,25 @@ def test_sequence_ids_of_both_tokenizers():
                 types, mask, seq, strict=True) if m and s is not None]
             assert seq[0] is None and None in seq[-3:]
     assert SLOW("one text").sequence_ids() == HF_FAST("one text").sequence_ids()
+
+
+def test_character_positions_of_windows_match_transformers_fast():
+    """``char_to_token`` finds an answer's first piece in each window, as in transformers."""
+    rows = squad_rows(6)
+    args = ([r["question"] for r in rows], [r["context"] for r in rows])
+    kwargs = dict(truncation="only_second", max_length=384, stride=128, padding="max_length",
+                  return_overflowing_tokens=True)
+    ours, ref = FAST(*args, **kwargs), HF_FAST(*args, **kwargs)
+    for r, sample in enumerate(ref["overflow_to_sample_mapping"]):
+        context = args[1][sample]
+        for char in range(0, len(context), 7):
+            assert ours.char_to_token(r, char, 1) == ref.char_to_token(r, char, 1)
+        for t in range(0, 384, 5):
+            assert ours.token_to_chars(r, t) == ref.token_to_chars(r, t)
+        words = {w for w, q in zip(ref.word_ids(r), ref.sequence_ids(r), strict=True) if q == 1}
+        for w in sorted(words):  # (transformers' word_to_chars fails on words not in the window)
+            assert ours.word_to_chars(r, w, 1) == ref.word_to_chars(r, w, 1)
+        assert ours.word_to_chars(r, max(words) + 1, 1) is None
+    assert ours.char_to_token(3) == ref.char_to_token(3)
+    with pytest.raises(ValueError, match="offsets of BertTokenizerFast"):
+        SLOW("a text").char_to_token(0)

@@ -3,9 +3,9 @@
 Both tokenizers end the same way: one list per field (``input_ids``, ``token_type_ids``,
 ``attention_mask``, ...), one row per example, turned into ``(B, T)`` ``torch.long`` tensors
 when ``return_tensors="pt"`` (a rectangle, so every row must have the same length ``T``: pad
-first) and wrapped as a ``BatchEncoding``, a dict that also allows attribute access and
-``.to(device)``. A single text without ``return_tensors`` gives plain lists, with ``"pt"`` a
-``(1, T)`` batch.
+first) or int64 numpy arrays with ``"np"``, and wrapped as a ``BatchEncoding``, a dict that
+also allows attribute access and ``.to(device)``. A single text without ``return_tensors``
+gives plain lists, with ``"pt"`` a ``(1, T)`` batch.
 
 References:
     Hugging Face transformers documentation, "Tokenizer" (``BatchEncoding``).
@@ -13,8 +13,9 @@ References:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
+import numpy as np
 import torch
 
 
@@ -22,8 +23,9 @@ class BatchEncoding(dict):
     """The tokenizer's output: a dict (``input_ids``, ``token_type_ids``, ``attention_mask``,
     ...) that also allows attribute access (``enc.input_ids``) and ``enc.to(device)``.
 
-    The fast tokenizer also keeps the ``tokenizers`` ``Encoding`` objects, which know which word
-    and which character span each token came from (``word_ids``, ``tokens``).
+    Both tokenizers also keep one alignment per row (``tokenizers.Encoding`` for the fast one,
+    ``bertedu.tokenization.alignment.Alignment`` for the slow one), which knows which word and
+    which segment each token came from (``word_ids``, ``sequence_ids``, ``word_to_tokens``).
     """
 
     def __init__(self, data: dict | None = None, encodings: list | None = None):
@@ -52,40 +54,123 @@ class BatchEncoding(dict):
 
     def _encoding(self, batch_index: int):
         if self.encodings is None:
-            raise ValueError("word_ids()/tokens() need the fast tokenizer (BertTokenizerFast)")
+            raise ValueError(
+                "word_ids()/tokens()/sequence_ids() need the alignment that BertTokenizer and "
+                "BertTokenizerFast return (use the fast tokenizer for offsets)"
+            )
         return self.encodings[batch_index]
 
+    @staticmethod
+    def _two_indices(first: int, second: int | None) -> tuple[int, int]:
+        """``f(i)`` means row 0, index i; ``f(b, i)`` means row b, index i."""
+        return (0, first) if second is None else (first, second)
+
     def tokens(self, batch_index: int = 0) -> list[str]:
-        """The token strings of example ``batch_index`` (fast tokenizer only)."""
+        """The token strings of example ``batch_index``."""
         return self._encoding(batch_index).tokens
 
     def word_ids(self, batch_index: int = 0) -> list[int | None]:
-        """Index of the word each token comes from, None for special tokens (fast only)."""
+        """Index of the word each token comes from, None for special tokens and padding."""
         return self._encoding(batch_index).word_ids
 
     def sequence_ids(self, batch_index: int = 0) -> list[int | None]:
-        """0/1 for the segment of each token, None for special tokens (fast only)."""
+        """0/1 for the segment of each token, None for special tokens and padding."""
         return self._encoding(batch_index).sequence_ids
+
+    def token_to_word(
+        self, batch_or_token_index: int, token_index: int | None = None
+    ) -> int | None:
+        """The word of one token: ``token_to_word(t)`` (row 0) or ``(b, t)``."""
+        row, token = self._two_indices(batch_or_token_index, token_index)
+        return self._encoding(row).token_to_word(token)
+
+    def token_to_sequence(
+        self, batch_or_token_index: int, token_index: int | None = None
+    ) -> int | None:
+        """The segment (0/1) of one token, None for special tokens and padding."""
+        row, token = self._two_indices(batch_or_token_index, token_index)
+        return self._encoding(row).token_to_sequence(token)
+
+    def word_to_tokens(
+        self, batch_or_word_index: int, word_index: int | None = None, sequence_index: int = 0
+    ) -> TokenSpan | None:
+        """Tokens ``[start, end)`` of one word: ``word_to_tokens(w)`` or ``(b, w)``; None if cut."""
+        row, word = self._two_indices(batch_or_word_index, word_index)
+        span = self._encoding(row).word_to_tokens(word, sequence_index)
+        return TokenSpan(*span) if span is not None else None
+
+
+    def token_to_chars(
+        self, batch_or_token_index: int, token_index: int | None = None
+    ) -> CharSpan | None:
+        """Characters ``[start, end)`` of one token in its text (fast only); None for specials."""
+        row, token = self._two_indices(batch_or_token_index, token_index)
+        span = self._encoding(row).token_to_chars(token)
+        return CharSpan(*span) if span is not None else None
+
+    def char_to_token(
+        self, batch_or_char_index: int, char_index: int | None = None, sequence_index: int = 0
+    ) -> int | None:
+        """The token covering one character of text ``sequence_index`` (fast only)."""
+        row, char = self._two_indices(batch_or_char_index, char_index)
+        return self._encoding(row).char_to_token(char, sequence_index)
+
+    def word_to_chars(
+        self, batch_or_word_index: int, word_index: int | None = None, sequence_index: int = 0
+    ) -> CharSpan | None:
+        """Characters ``[start, end)`` of one word of text ``sequence_index`` (fast only)."""
+        row, word = self._two_indices(batch_or_word_index, word_index)
+        span = self._encoding(row).word_to_chars(word, sequence_index)
+        return CharSpan(*span) if span is not None else None
+
+
+class CharSpan(NamedTuple):
+    """Characters ``start .. end - 1`` of a text."""
+
+    start: int
+    end: int
+
+
+class TokenSpan(NamedTuple):
+    """Tokens ``start .. end - 1`` of an encoding."""
+
+    start: int
+    end: int
 
 
 def to_tensors(data: dict, return_tensors: str | None) -> dict:
-    """Turn list fields into ``torch.long`` tensors (``"pt"``); ragged batches are an error."""
+    """List fields as int64 arrays: ``torch.long`` tensors (``"pt"``) or numpy arrays (``"np"``).
+
+    Ragged batches are an error; ``offset_mapping`` becomes ``(B, T, 2)``.
+    """
     if return_tensors is None:
         return data
-    if return_tensors != "pt":
-        raise ValueError(f"return_tensors must be None or 'pt', got {return_tensors!r}")
+    if return_tensors not in ("pt", "np"):
+        raise ValueError(
+            "return_tensors must be None or 'pt' (torch) or 'np' (numpy), got "
+            f"{return_tensors!r}"
+        )
     out = {}
     for key, value in data.items():
-        if value and isinstance(value[0], list) and len({len(v) for v in value}) > 1:
+        ragged = value and isinstance(value[0], list) and len({len(v) for v in value}) > 1
+        if ragged and key == "overflowing_tokens":
             raise ValueError(
-                f"return_tensors='pt' needs equal lengths, but {key!r} is ragged "
+                "overflowing_tokens of different lengths cannot be one tensor; use "
+                "return_tensors=None, or BertTokenizerFast whose overflow comes as padded windows"
+            )
+        if ragged:
+            raise ValueError(
+                f"return_tensors={return_tensors!r} needs equal lengths, but {key!r} is ragged "
                 f"(lengths {sorted({len(v) for v in value})}); pass padding=True or "
                 "padding='max_length' (and truncation=True for long texts)"
             )
-        if key == "offset_mapping":
-            out[key] = torch.tensor(value, dtype=torch.long).reshape(len(value), -1, 2)
+        if value == [] and key != "overflow_to_sample_mapping":
+            array = np.empty((0, 0), dtype=np.int64)  # an empty batch
         else:
-            out[key] = torch.tensor(value, dtype=torch.long)
+            array = np.asarray(value, dtype=np.int64)
+        if key == "offset_mapping":
+            array = array.reshape(len(value), -1, 2)
+        out[key] = torch.from_numpy(array) if return_tensors == "pt" else array
     return out
 
 

@@ -15,21 +15,25 @@ every token embedding (Devlin et al., 2019, Section 3, Figure 2).
 
 A batch is a rectangle ``(B, T)``, so examples of different lengths need two operations:
 
-* **truncation** removes ids from the right until ``len <= max_length``. ``longest_first``
-  shortens the longer segment of a pair first, ``only_first``/``only_second`` cut one segment;
-  the special tokens always stay.
-* **padding** appends ``[PAD]`` (token type 0) up to the longest example (``"longest"``) or to
-  ``max_length`` (``"max_length"``), optionally rounded up to a multiple of
-  ``pad_to_multiple_of``. The attention mask is 0 there: attention adds ``-inf`` to the
-  scores of those keys, so they get the weight ``exp(-inf) = 0`` in the softmax (the masking
-  of Vaswani et al., 2017, Section 3.2.3).
+* **truncation** removes ids from the right (or the left, ``truncation_side``) until
+  ``len <= max_length``. ``longest_first`` shortens the longer segment of a pair first,
+  ``only_first``/``only_second`` cut one segment; the special tokens always stay. What is cut
+  can be kept (``return_overflowing_tokens``, ``bertedu.tokenization.overflow``).
+* **padding** adds ``[PAD]`` (token type 0) on the right (or the left, ``padding_side``) up to
+  the longest example (``"longest"``) or to ``max_length`` (``"max_length"``), optionally
+  rounded up to a multiple of ``pad_to_multiple_of`` (``bertedu.tokenization.padding``). The
+  attention mask is 0 there: attention adds ``-inf`` to the scores of those keys, so they get
+  the weight ``exp(-inf) = 0`` in the softmax (the masking of Vaswani et al., 2017, Section
+  3.2.3).
 
 ``resolve_strategies`` (in ``bertedu.tokenization.truncation``, with the truncation itself)
 turns the user's ``padding``/``truncation``/``max_length`` into one of those strategies with the
-rules of ``transformers``; ``EncodingMixin`` (here) holds the special-token layout, truncation,
-padding and batching that ``BertTokenizer`` (pure Python) uses and ``BertTokenizerFast`` (whose Rust
-backend pads and truncates by itself) shares in part; the result is a ``BatchEncoding`` (in
-``bertedu.tokenization.batch_encoding``). Every one of these names can be imported from this module.
+rules of ``transformers``; ``EncodingMixin`` (here) holds the special-token layout, truncation
+and batching that ``BertTokenizer`` (pure Python) uses and ``BertTokenizerFast`` (whose Rust
+backend pads and truncates by itself) shares in part, and keeps, per row, which word and segment
+each token came from (``bertedu.tokenization.alignment``); the result is a ``BatchEncoding`` (in
+``bertedu.tokenization.batch_encoding``). ``BatchEncoding``, ``finish_batch``,
+``resolve_strategies`` and ``truncate_sequences`` can also be imported from this module.
 
 References:
     Devlin et al., 2019, "BERT: Pre-training of Deep Bidirectional Transformers for Language
@@ -44,7 +48,10 @@ from typing import Any
 
 import torch
 
+from .alignment import Alignment
 from .batch_encoding import BatchEncoding, finish_batch
+from .overflow import check_overflow_request, check_stride, overflowing_tokens
+from .padding import PaddingMixin, check_side
 from .truncation import (
     resolve_strategies,
     truncate_sequences,
@@ -87,7 +94,7 @@ def _split_pair(item: Any, is_split_into_words: bool) -> tuple[Any, Any]:
 # --- special tokens, truncation, padding, batching ----------------------------------------------
 
 
-class EncodingMixin:
+class EncodingMixin(PaddingMixin):
     """Turns token ids into BERT's model inputs; the part of ``__call__`` after tokenizing.
 
     A class using it provides ``_to_ids(text, is_split_into_words) -> list[int]`` (text, words
@@ -96,9 +103,7 @@ class EncodingMixin:
     """
 
     model_input_names = ["input_ids", "token_type_ids", "attention_mask"]
-    padding_side = "right"
     truncation_side = "right"
-    pad_token_type_id = 0
 
     def num_special_tokens_to_add(self, pair: bool = False) -> int:
         return 3 if pair else 2
@@ -158,14 +163,36 @@ class EncodingMixin:
         max_length: int | None,
         return_token_type_ids: bool,
         return_special_tokens_mask: bool,
-    ) -> dict[str, list[int]]:
-        """Truncate, add special tokens, token types and the special tokens mask (no padding)."""
+        words: list[int] | None = None,
+        pair_words: list[int] | None = None,
+        stride: int = 0,
+        return_overflowing_tokens: bool = False,
+    ) -> dict[str, list]:
+        """Truncate, add special tokens, token types and the special tokens mask (no padding).
+
+        With ``words`` (the word index of each id of ``ids``, ``pair_words`` likewise) the
+        example also carries its alignment as the private columns ``_word_ids`` and
+        ``_sequence_ids``, truncated and padded with the ids. ``return_overflowing_tokens`` adds
+        ``overflowing_tokens`` and ``num_truncated_tokens`` (``bertedu.tokenization.overflow``).
+        """
         pair = pair_ids is not None
         n_special = self._check_room(pair, add_special_tokens, truncation, max_length)
         total = len(ids) + (len(pair_ids) if pair_ids is not None else 0) + n_special
+        out: dict[str, Any] = {}
+        if return_overflowing_tokens:
+            check_overflow_request(truncation, pair, max_length)
+            out["overflowing_tokens"] = []
+            out["num_truncated_tokens"] = total - max_length
         if truncation != "do_not_truncate" and max_length is not None and total > max_length:
             n = total - max_length
-            ids, pair_ids = self.truncate_sequences(ids, pair_ids, n, truncation)
+            side = self.truncation_side
+            if return_overflowing_tokens:
+                out["overflowing_tokens"] = overflowing_tokens(
+                    ids, pair_ids, n, truncation, stride, side
+                )
+            ids, pair_ids = self.truncate_sequences(ids, pair_ids, n, truncation, side)
+            if words is not None:
+                words, pair_words = self.truncate_sequences(words, pair_words, n, truncation, side)
         if add_special_tokens:
             input_ids = self.build_inputs_with_special_tokens(ids, pair_ids)
             token_type_ids = self.create_token_type_ids_from_sequences(ids, pair_ids)
@@ -174,89 +201,28 @@ class EncodingMixin:
             input_ids = ids + (pair_ids or [])
             token_type_ids = [0] * len(input_ids)
             special = [0] * len(input_ids)
-        out = {"input_ids": input_ids}
+        out["input_ids"] = input_ids
         if return_token_type_ids:
             out["token_type_ids"] = token_type_ids
         if return_special_tokens_mask:
             out["special_tokens_mask"] = special
+        if words is not None:
+            segments = [[0] * len(ids)] + ([[1] * len(pair_ids)] if pair else [])
+            word_lists = [words] + ([pair_words] if pair else [])
+            out["_word_ids"] = self._with_specials(word_lists, add_special_tokens)
+            out["_sequence_ids"] = self._with_specials(segments, add_special_tokens)
+            out["_pair"] = pair
         return out
 
-    def _pad_one(
-        self, example: dict[str, list[int]], length: int | None, return_attention_mask: bool
-    ) -> dict[str, list[int]]:
-        n = len(example["input_ids"])
-        missing = max(0, length - n) if length is not None else 0
-        out = dict(example)
-        if return_attention_mask and "attention_mask" not in out:
-            out["attention_mask"] = [1] * n
-        if missing:
-            pad_value = {
-                "input_ids": self.pad_token_id,
-                "token_type_ids": self.pad_token_type_id,
-                "attention_mask": 0,
-                "special_tokens_mask": 1,
-            }
-            for key, value in out.items():
-                if key in pad_value:
-                    out[key] = list(value) + [pad_value[key]] * missing
+    @staticmethod
+    def _with_specials(parts: list[list[int]], add_special_tokens: bool) -> list[int | None]:
+        """Per-token values of the segments, with None where the special tokens go."""
+        if not add_special_tokens:
+            return [v for part in parts for v in part]
+        out: list[int | None] = [None]
+        for part in parts:
+            out += list(part) + [None]
         return out
-
-    def _pad_batch(
-        self,
-        examples: list[dict[str, list[int]]],
-        padding: str,
-        max_length: int | None,
-        pad_to_multiple_of: int | None,
-        return_attention_mask: bool,
-    ) -> list[dict[str, list[int]]]:
-        length = None
-        if padding == "longest":
-            length = max((len(e["input_ids"]) for e in examples), default=0)
-        elif padding == "max_length":
-            length = max_length
-        if length is not None and pad_to_multiple_of and length % pad_to_multiple_of:
-            length = (length // pad_to_multiple_of + 1) * pad_to_multiple_of
-        return [self._pad_one(e, length, return_attention_mask) for e in examples]
-
-    def pad(
-        self,
-        encoded_inputs: dict | list[dict],
-        padding: bool | str = True,
-        max_length: int | None = None,
-        pad_to_multiple_of: int | None = None,
-        return_attention_mask: bool | None = None,
-        return_tensors: str | None = None,
-    ) -> BatchEncoding:
-        """Pad already-encoded examples (a list of dicts, or a dict of lists) to one length."""
-        if isinstance(encoded_inputs, (list, tuple)):
-            if not encoded_inputs:
-                raise ValueError("pad() got an empty list of examples")
-            examples = [dict(e) for e in encoded_inputs]
-        elif isinstance(encoded_inputs, dict):
-            ids = encoded_inputs["input_ids"]
-            if isinstance(ids, torch.Tensor):
-                raise TypeError("pad() takes lists of ids, not tensors")
-            if ids and isinstance(ids[0], (list, tuple)):
-                keys = list(encoded_inputs)
-                rows = zip(*encoded_inputs.values(), strict=True)
-                examples = [dict(zip(keys, vals, strict=True)) for vals in rows]
-            else:
-                examples = [dict(encoded_inputs)]
-        else:
-            raise TypeError(f"pad() takes a dict or a list of dicts, got {type(encoded_inputs)}")
-        examples = [
-            {k: (v.tolist() if isinstance(v, torch.Tensor) else list(v)) for k, v in e.items()}
-            for e in examples
-        ]
-        padding, _, max_length = resolve_strategies(
-            padding, False, max_length, self.model_max_length
-        )
-        attention = True if return_attention_mask is None else return_attention_mask
-        padded = self._pad_batch(examples, padding, max_length, pad_to_multiple_of, attention)
-        single = isinstance(encoded_inputs, dict) and len(examples) == 1 and not isinstance(
-            encoded_inputs["input_ids"][0], (list, tuple)
-        )
-        return self._finish(padded, not single, return_tensors)
 
     def __call__(
         self,
@@ -272,21 +238,42 @@ class EncodingMixin:
         return_token_type_ids: bool | None = None,
         return_attention_mask: bool | None = None,
         return_special_tokens_mask: bool = False,
+        return_offsets_mapping: bool = False,
+        stride: int = 0,
+        return_overflowing_tokens: bool = False,
+        padding_side: str | None = None,
     ) -> BatchEncoding:
         """Encode one text, a pair, or a batch of texts or pairs for the model.
 
         Returns a ``BatchEncoding`` with ``input_ids``, ``token_type_ids`` and ``attention_mask``
         (lists, or ``(B, T)`` long tensors with ``return_tensors="pt"``; a single text gives
-        ``(1, T)``).
+        ``(1, T)``), and per row the alignment (``word_ids()``, ``sequence_ids()``).
+        ``return_overflowing_tokens`` adds ``overflowing_tokens`` (what truncation removed, with
+        ``stride`` ids of context) and ``num_truncated_tokens`` per example; windows of a long
+        text are the fast tokenizer's.
         """
+        if return_offsets_mapping:
+            raise NotImplementedError(
+                "return_offsets_mapping is not available in the pure-Python BertTokenizer; "
+                "use BertTokenizerFast for character offsets"
+            )
+        check_stride(stride)
+        check_side(padding_side or self.padding_side, "padding_side")
+        check_side(self.truncation_side, "truncation_side")
         padding, truncation, max_length = resolve_strategies(
             padding, truncation, max_length, self.model_max_length, pad_to_multiple_of
         )
         batched, pairs = batch_of_pairs(text, text_pair, is_split_into_words)
         examples = []
         for first, second in pairs:
-            ids = self._to_ids(first, is_split_into_words)
-            pair_ids = self._to_ids(second, is_split_into_words) if second is not None else None
+            ids, words = self._to_ids_and_words(first, is_split_into_words)
+            pair_ids, pair_words = (
+                self._to_ids_and_words(second, is_split_into_words)
+                if second is not None
+                else (None, None)
+            )
+            if second is not None and pair_words is None:
+                words = None
             examples.append(
                 self._prepare(
                     ids,
@@ -294,21 +281,58 @@ class EncodingMixin:
                     add_special_tokens,
                     truncation,
                     max_length,
-                    True if return_token_type_ids is None else return_token_type_ids,
+                    "token_type_ids" in self.model_input_names
+                    if return_token_type_ids is None
+                    else return_token_type_ids,
                     return_special_tokens_mask,
+                    words=words,
+                    pair_words=pair_words,
+                    stride=stride,
+                    return_overflowing_tokens=return_overflowing_tokens,
                 )
             )
-        attention = True if return_attention_mask is None else return_attention_mask
-        examples = self._pad_batch(examples, padding, max_length, pad_to_multiple_of, attention)
+        attention = (
+            "attention_mask" in self.model_input_names
+            if return_attention_mask is None
+            else return_attention_mask
+        )
+        if not examples:  # an empty batch: empty columns, as the fast tokenizer gives
+            keys = ["input_ids", "token_type_ids", "attention_mask", "special_tokens_mask"]
+            wanted = [True, return_token_type_ids is not False, attention,
+                      return_special_tokens_mask]
+            data = {k: [] for k, w in zip(keys, wanted, strict=True) if w}
+            return finish_batch(data, True, return_tensors)
+        examples = self._pad_batch(
+            examples, padding, max_length, pad_to_multiple_of, attention, padding_side
+        )
         return self._finish(examples, batched, return_tensors)
 
-    @staticmethod
+    def _to_ids_and_words(
+        self, text: Any, is_split_into_words: bool
+    ) -> tuple[list[int], list[int] | None]:
+        """The ids of one segment and the word index of each (None: no word alignment known).
+
+        The default knows no words; ``BertTokenizer`` overrides it.
+        """
+        return self._to_ids(text, is_split_into_words), None
+
     def _finish(
-        examples: list[dict[str, list]], batched: bool, return_tensors: str | None
+        self, examples: list[dict[str, list]], batched: bool, return_tensors: str | None
     ) -> BatchEncoding:
+        """Columns from the examples; the private alignment columns become ``Alignment``s."""
+        private = ("_word_ids", "_sequence_ids", "_pair")
+        encodings = None
+        if all("_word_ids" in e for e in examples):
+            encodings = [
+                Alignment(e["input_ids"], self.convert_ids_to_tokens, *(e[k] for k in private))
+                for e in examples
+            ]
+        # token ids given as input have no words: then no row of the batch has an alignment
+        examples = [{k: v for k, v in e.items() if k not in private} for e in examples]
         keys = [k for k in ("input_ids", "token_type_ids", "attention_mask") if k in examples[0]]
         keys += [k for k in examples[0] if k not in keys]
-        return finish_batch({k: [e[k] for e in examples] for k in keys}, batched, return_tensors)
+        data = {k: [e[k] for e in examples] for k in keys}
+        return finish_batch(data, batched, return_tensors, encodings=encodings)
 
     def encode(
         self,

@@ -35,9 +35,9 @@ from typing import Any
 
 import torch
 
-from .encoding import (
-    EncodingMixin,
-)
+from .alignment import word_ids_of_pieces
+from .encoding import EncodingMixin
+from .padding import check_side
 from .vocab_files import (
     SPECIAL_TOKEN_NAMES,
     SPECIAL_TOKENS_MAP_FILE,
@@ -70,6 +70,12 @@ class BertTokenizer(EncodingMixin):
         model_max_length: default ``max_length`` for truncation and ``padding="max_length"``.
         clean_up_tokenization_spaces: ``decode`` removes spaces before punctuation and clitics.
         word_cache_size: how many distinct words the word -> pieces cache remembers.
+        padding_side, truncation_side: ``"right"`` (default) or ``"left"``, where ``[PAD]``
+            goes and where truncation cuts (also attributes; ``padding_side`` is also an
+            argument of ``__call__`` and ``pad``).
+
+    A tokenizer pickles (for ``DataLoader`` workers and ``datasets.map(num_proc=...)``): the
+    word cache is left out and rebuilt empty.
     """
 
     def __init__(
@@ -88,6 +94,8 @@ class BertTokenizer(EncodingMixin):
         model_max_length: int = 512,
         clean_up_tokenization_spaces: bool = True,
         word_cache_size: int = 1 << 16,
+        padding_side: str = "right",
+        truncation_side: str = "right",
     ):
         self.vocab = load_vocab(vocab_file)
         self.ids_to_tokens = {i: t for t, i in self.vocab.items()}
@@ -105,6 +113,8 @@ class BertTokenizer(EncodingMixin):
         self._do_lower_case = do_lower_case
         self.model_max_length = model_max_length
         self.clean_up_tokenization_spaces = clean_up_tokenization_spaces
+        self.padding_side = check_side(padding_side, "padding_side")
+        self.truncation_side = check_side(truncation_side, "truncation_side")
         self.basic_tokenizer = BasicTokenizer(
             do_lower_case=do_lower_case,
             never_split=never_split,
@@ -117,7 +127,18 @@ class BertTokenizer(EncodingMixin):
         self._special_re = re.compile("(" + "|".join(re.escape(s) for s in specials) + ")")
         self._keep_whole = frozenset(self.basic_tokenizer.never_split | set(specials))
         # The word cache: a whitespace token always yields the same pieces.
+        self._word_cache_size = word_cache_size
         self._word_pieces = functools.lru_cache(maxsize=word_cache_size)(self._split_word)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Everything but the word cache (an ``lru_cache`` around a bound method: no pickle)."""
+        state = dict(self.__dict__)
+        del state["_word_pieces"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._word_pieces = functools.lru_cache(maxsize=self._word_cache_size)(self._split_word)
 
     # ---- vocabulary and special tokens ----
 
@@ -171,8 +192,11 @@ class BertTokenizer(EncodingMixin):
             ids = ids.tolist()
         if isinstance(ids, numbers.Integral):
             return self.ids_to_tokens.get(int(ids), self.unk_token)
-        skip = set(self.all_special_ids) if skip_special_tokens else ()
-        return [self.ids_to_tokens.get(int(i), self.unk_token) for i in ids if int(i) not in skip]
+        get, unk = self.ids_to_tokens.get, self.unk_token
+        if not skip_special_tokens:  # numpy integers hash like ints: no conversion needed
+            return [get(i, unk) for i in ids]
+        skip = set(self.all_special_ids)
+        return [get(int(i), unk) for i in ids if int(i) not in skip]
 
     def convert_tokens_to_string(self, tokens: Sequence[str]) -> str:
         """Join pieces: ``["un", "##aff", "##able"]`` -> ``"unaffable"``."""
@@ -219,14 +243,24 @@ class BertTokenizer(EncodingMixin):
         return tokens
 
     def _to_ids(self, text: Any, is_split_into_words: bool) -> list[int]:
+        return self._to_ids_and_words(text, is_split_into_words)[0]
+
+    def _to_ids_and_words(
+        self, text: Any, is_split_into_words: bool
+    ) -> tuple[list[int], list[int] | None]:
+        """One segment -> (ids, word index of each id); token ids given as input have no words."""
         if isinstance(text, str) and not is_split_into_words:
-            return self.convert_tokens_to_ids(self.tokenize(text))
+            pieces = self.tokenize(text)
+            return self.convert_tokens_to_ids(pieces), word_ids_of_pieces(pieces)
         if is_split_into_words and isinstance(text, (list, tuple)):
             if not all(isinstance(w, str) for w in text):
                 raise TypeError("is_split_into_words=True expects a list of str per example")
-            return self.convert_tokens_to_ids([t for w in text for t in self.tokenize(w)])
+            per_word = [self.tokenize(w) for w in text]
+            pieces = [t for tokens in per_word for t in tokens]
+            words = [i for i, tokens in enumerate(per_word) for _ in tokens]
+            return self.convert_tokens_to_ids(pieces), words
         if isinstance(text, (list, tuple)) and all(isinstance(i, int) for i in text):
-            return list(text)
+            return list(text), None
         raise TypeError(
             "text must be a str, a list of str (a batch), a list of (str, str) pairs, or a list "
             f"of token ids; got {type(text).__name__}"
@@ -288,6 +322,8 @@ class BertTokenizer(EncodingMixin):
             "strip_accents": self.strip_accents,
             "model_max_length": self.model_max_length,
             "clean_up_tokenization_spaces": self.clean_up_tokenization_spaces,
+            "padding_side": self.padding_side,
+            "truncation_side": self.truncation_side,
             **{name: getattr(self, name) for name in SPECIAL_TOKEN_NAMES},
         }
 

@@ -1,6 +1,7 @@
 """Truncation: cutting an example (one segment or a pair) to ``max_length`` ids.
 
-A batch is a rectangle, so an example longer than ``max_length`` loses ids from the right:
+A batch is a rectangle, so an example longer than ``max_length`` loses ids from the right (or
+from the left, with the tokenizer's ``truncation_side="left"``):
 
 * ``longest_first`` shortens the longer segment of a pair first, down to the length of the
   other, then takes one id from each in turn (the second segment loses the odd one);
@@ -74,10 +75,19 @@ def resolve_strategies(
     return padding, truncation, max_length
 
 
+def _cut(seq: list, n: int, side: str) -> list:
+    """``seq`` without ``n`` items on ``side``."""
+    return seq[n:] if side == "left" else seq[: len(seq) - n]
+
+
 def truncate_sequences(
-    ids: list[int], pair_ids: list[int] | None, num_tokens_to_remove: int, strategy: str
+    ids: list[int],
+    pair_ids: list[int] | None,
+    num_tokens_to_remove: int,
+    strategy: str,
+    side: str = "right",
 ) -> tuple[list[int], list[int] | None]:
-    """Remove ``num_tokens_to_remove`` ids from the right, as ``strategy`` says.
+    """Remove ``num_tokens_to_remove`` ids from the right (or the left), as ``strategy`` says.
 
     ``longest_first`` on a pair first shortens the longer sequence down to the length of
     the other, then shares the rest (the second sequence loses the odd token).
@@ -91,7 +101,7 @@ def truncate_sequences(
                 f"cannot truncate: {n} tokens must go but the first sequence has only "
                 f"{len(ids)}; raise max_length or use another truncation strategy"
             )
-        return ids[:-n], pair_ids
+        return _cut(ids, n, side), pair_ids
     if strategy == "only_second":
         if pair_ids is None:
             raise ValueError("truncation='only_second' needs a pair of sequences")
@@ -100,7 +110,7 @@ def truncate_sequences(
                 f"cannot truncate: {n} tokens must go but the second sequence has only "
                 f"{len(pair_ids)}; raise max_length or use another truncation strategy"
             )
-        return ids, pair_ids[:-n]
+        return ids, _cut(pair_ids, n, side)
     # longest_first on a pair
     first_remove = min(abs(len(pair_ids) - len(ids)), n)
     shared = n - first_remove
@@ -108,4 +118,4 @@ def truncate_sequences(
         cut_a, cut_b = first_remove + shared // 2, shared - shared // 2
     else:
         cut_a, cut_b = shared // 2, first_remove + shared - shared // 2
-    return ids[: len(ids) - cut_a], pair_ids[: len(pair_ids) - cut_b]
+    return _cut(ids, cut_a, side), _cut(pair_ids, cut_b, side)

@@ -55,7 +55,8 @@ def read_tokenizer_config(directory: str) -> dict[str, Any]:
                 kwargs.update(json.load(f))
     keys = (
         "do_lower_case", "do_basic_tokenize", "never_split", "tokenize_chinese_chars",
-        "strip_accents", "model_max_length", "clean_up_tokenization_spaces", *SPECIAL_TOKEN_NAMES,
+        "strip_accents", "model_max_length", "clean_up_tokenization_spaces", "padding_side",
+        "truncation_side", *SPECIAL_TOKEN_NAMES,
     )
     out = {k: _token_content(kwargs[k]) for k in keys if k in kwargs}
     if out.get("model_max_length", 0) > 1e29:  # transformers' "no limit" placeholder

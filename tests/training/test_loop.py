@@ -171,3 +171,41 @@ def test_budgets_must_be_positive(bad):
     name = next(iter(bad))
     with pytest.raises(ValueError, match=name):
         TrainingArguments(**bad)
+
+
+def test_pretrain_passes_the_budget_to_the_loop(monkeypatch, tmp_path):
+    """PretrainingArguments(max_seconds=...) ends pretrain() like the plain loop: after the step
+    that ran out of time, evaluated on the held-out pairs and checkpointed."""
+    import bertedu.training.loop as loop
+    from bertedu import BertForPreTraining
+    from bertedu.pretraining import PretrainingArguments, pretrain
+    from bertedu.pretraining.corpus import default_corpus
+    from bertedu.pretraining.nsp import NspDataset
+    from bertedu.tokenization.fast import BertTokenizerFast, train_wordpiece_vocab
+
+    docs = default_corpus()[:30]
+    train_wordpiece_vocab([s for d in docs for s in d], vocab_size=300, save_to=tmp_path)
+    tok = BertTokenizerFast(tmp_path / "vocab.txt")
+    pairs = NspDataset.from_corpus(docs, tok, max_seq_length=32, seed=0)
+    clock = _FakeClock()
+
+    class Ticking:  # the training pairs, one second per pair read
+        def __len__(self):
+            return len(pairs)
+
+        def __getitem__(self, i):
+            clock.now += 1.0
+            return pairs[i]
+
+    monkeypatch.setattr(loop, "time", clock)
+    torch.manual_seed(0)
+    model = BertForPreTraining(BertConfig(vocab_size=len(tok), hidden_size=32,
+                                          num_hidden_layers=1, num_attention_heads=2,
+                                          intermediate_size=64, max_position_embeddings=32))
+    args = PretrainingArguments(steps=10, batch_size=4, warmup=1, max_seconds=10.0,
+                                eval_batches=1, progress=False, output_dir=str(tmp_path))
+    history = pretrain(model, tok, Ticking(), args, eval_dataset=pairs)
+    # 4 pairs (4 s) per step: the budget of 10 s runs out during step 3
+    assert [r["step"] for r in history] == [1, 2, 3]
+    assert history[-1]["stop_reason"] == "max_seconds" and "eval_mlm_accuracy" in history[-1]
+    assert (tmp_path / "checkpoints" / "step-000003.pt").is_file()

@@ -17,6 +17,7 @@ import torch
 import transformers
 
 import bertedu as bm
+from tests.model.test_outputs import assert_same_tuple
 
 ATOL = 1e-5
 KINDS = ["absolute", "relative_key", "relative_key_query"]
@@ -134,10 +135,13 @@ def test_head_parity_both_ways(name, kind, impl, tmp_path):
         expected = ref(**inputs, output_attentions=True, **_NO_REF_CACHE.get(name, {}))
         got = ours(**inputs, output_attentions=True)
         _assert_same(got, expected, ["attentions"])
-        # tuple outputs like the reference
-        plain = ours(**inputs, **labels, return_dict=False)
-        torch.testing.assert_close(plain[0], getattr(got if not labels else ours(
-            **inputs, **labels), fields[0]), rtol=0, atol=ATOL)
+        # tuple outputs: the reference's tuple, entry by entry in its order, with and without
+        # labels and with every optional output requested
+        every = dict(output_hidden_states=True, output_attentions=True, return_dict=False,
+                     **_NO_REF_CACHE.get(name, {}))
+        for extra in ({}, labels):
+            assert_same_tuple(ours(**inputs, **extra, **every), ref(**inputs, **extra, **every),
+                              atol=ATOL, where=f"{name} tuple")
 
     # and back: bertedu's checkpoint loads into transformers unchanged
     ours.save_pretrained(tmp_path / "ours")

@@ -33,7 +33,8 @@ __all__ = ["PretrainingArguments", "pretraining_losses", "evaluate", "pretrain"]
 @dataclasses.dataclass
 class PretrainingArguments(TrainingArguments):
     """:class:`bertedu.training.TrainingArguments` plus the masking options and the number of
-    held-out batches evaluated (the CLI flags of the same names)."""
+    held-out batches evaluated (the CLI flags of the same names). The run's limits are the
+    loop's: ``steps``, ``stop_after`` and the wall-clock budget ``max_seconds``."""
 
     mlm_probability: float = 0.15
     whole_word_mask: bool = False
@@ -120,7 +121,7 @@ def pretrain(
     args: PretrainingArguments,
     eval_dataset=None,
     resume_from: str | os.PathLike | None = None,
-) -> list[dict[str, float]]:
+) -> list[dict[str, float | str]]:
     """Pretrain ``model`` (``BertForPreTraining`` or ``BertForMaskedLM``: a ``.bert`` encoder and
     ``.cls`` heads, the transformers layout) with :func:`bertedu.training.train`.
 
@@ -128,7 +129,9 @@ def pretrain(
     The masks of micro-batch ``k`` come from a generator seeded with ``(seed, k)``, so they too
     are a function of the step. History: one dict per optimizer step with ``step, loss, mlm_loss,
     nsp_loss, lr, tokens_per_s`` (+ ``eval_mlm_loss, eval_mlm_accuracy, eval_nsp_accuracy`` at
-    evaluation steps).
+    evaluation steps); the last record has ``stop_reason`` (``"steps"``, ``"stop_after"`` or
+    ``"max_seconds"``). With ``args.max_seconds`` the run ends after the step during which the
+    budget ran out, evaluated (when ``eval_dataset`` is given) and checkpointed like a last step.
     """
     collator = DataCollatorForLanguageModeling(
         tokenizer, mlm_probability=args.mlm_probability, whole_word_mask=args.whole_word_mask

@@ -63,7 +63,11 @@ class TrainingArguments:
     ``batch_size`` is the micro-batch (one forward pass); an optimizer step sees
     ``batch_size * grad_accum`` examples. ``warmup`` is a number of optimizer steps.
     ``eval_every``/``save_every``: every that many steps (0 = only at the end / never).
-    ``stop_after``: stop this run after that many steps in total (a time-boxed run to resume).
+    ``stop_after``: stop this run after that many steps in total (a run to resume later).
+    ``max_seconds``: a wall-clock budget for this run; the loop finishes the step during which the
+    budget ran out, saves a checkpoint as for ``stop_after`` and stops. Whichever of ``steps``,
+    ``stop_after`` and ``max_seconds`` comes first ends the run, and the last history record's
+    ``stop_reason`` names it.
     """
 
     steps: int = 1000
@@ -76,6 +80,7 @@ class TrainingArguments:
     eval_every: int = 0
     save_every: int = 0
     stop_after: int | None = None
+    max_seconds: float | None = None
     seed: int = 0
     precision: str = "fp32"
     device: str = "cpu"
@@ -85,6 +90,10 @@ class TrainingArguments:
     def __post_init__(self):
         if self.steps < 1 or self.batch_size < 1 or self.grad_accum < 1:
             raise ValueError("steps, batch_size and grad_accum must be >= 1")
+        if self.stop_after is not None and self.stop_after < 1:
+            raise ValueError(f"stop_after={self.stop_after} must be >= 1 (or None)")
+        if self.max_seconds is not None and not self.max_seconds > 0:
+            raise ValueError(f"max_seconds={self.max_seconds} must be > 0 (or None)")
         if not 0 <= self.warmup <= self.steps:
             raise ValueError(f"warmup={self.warmup} must be in [0, steps={self.steps}]")
         if self.precision not in {"fp32", "bf16", "fp16"}:
@@ -137,15 +146,18 @@ def train(
     evaluate: Callable[[nn.Module], dict[str, float]] | None = None,
     resume_from: str | os.PathLike | None = None,
     desc: str = "train",
-) -> list[dict[str, float]]:
+) -> list[dict[str, float | str]]:
     """Train ``model`` for ``args.steps`` optimizer steps and return the history.
 
     ``micro_batch(k)`` returns micro-batch ``k`` (a dict of CPU tensors with an
     ``attention_mask``); it must depend on ``k`` alone for resume to be exact. ``loss_fn(model,
     batch)`` returns the loss and a dict of named parts to log. ``evaluate(model)`` returns
-    metrics, logged with an ``eval_`` prefix every ``args.eval_every`` steps and at the last step.
-    History: one dict per optimizer step with ``step, loss, <parts>, lr, tokens_per_s``. With
-    ``args.output_dir``, checkpoints go to ``<output_dir>/checkpoints/step-XXXXXX.pt``.
+    metrics, logged with an ``eval_`` prefix every ``args.eval_every`` steps and at the last step
+    of the run (whichever limit ended it).
+    History: one dict per optimizer step with ``step, loss, <parts>, lr, tokens_per_s``; the last
+    record of this run also has ``stop_reason``: ``"steps"`` (all ``args.steps`` done),
+    ``"stop_after"`` or ``"max_seconds"``. With ``args.output_dir``, checkpoints go to
+    ``<output_dir>/checkpoints/step-XXXXXX.pt``.
     """
     device = torch.device(args.device)
     model.to(device).train()
@@ -153,7 +165,7 @@ def train(
         model, args.lr, args.weight_decay, args.warmup, args.steps
     )
     scaler = torch.amp.GradScaler(device.type, enabled=args.precision == "fp16")
-    history: list[dict[str, float]] = []
+    history: list[dict[str, float | str]] = []
     start = 0
     if resume_from is not None:
         state = load_checkpoint(resume_from)
@@ -188,6 +200,7 @@ def train(
         # mininterval: at most two redraws a second, so a notebook front end is not flooded
         bar = tqdm(total=args.steps, initial=start, desc=desc, dynamic_ncols=True,
                    mininterval=0.5)
+    run_start = time.perf_counter()
     for step in range(start, end):
         t0 = time.perf_counter()
         tokens = 0
@@ -219,8 +232,14 @@ def train(
         record = {"step": step + 1, "loss": loss_v, **dict(zip(names, part_v, strict=True)),
                   "lr": lr, "tokens_per_s": tokens / max(elapsed, 1e-9)}
         done = step + 1
+        out_of_time = (args.max_seconds is not None and done < end
+                       and time.perf_counter() - run_start >= args.max_seconds)
+        if out_of_time:
+            record["stop_reason"] = "max_seconds"
+        elif done == end:
+            record["stop_reason"] = "steps" if done == args.steps else "stop_after"
         if evaluate is not None and (
-            (args.eval_every and done % args.eval_every == 0) or done == args.steps
+            (args.eval_every and done % args.eval_every == 0) or "stop_reason" in record
         ):
             record.update({f"eval_{k}": v for k, v in evaluate(model).items()})
         history.append(record)
@@ -228,8 +247,10 @@ def train(
             bar.update(1)
             bar.set_postfix(loss=f"{loss_v:.3f}", tok_s=f"{record['tokens_per_s']:.0f}",
                             refresh=False)
-        if (args.save_every and done % args.save_every == 0) or done == end:
+        if (args.save_every and done % args.save_every == 0) or "stop_reason" in record:
             checkpoint(done)
+        if out_of_time:
+            break
     if bar is not None:
         bar.close()
     return history

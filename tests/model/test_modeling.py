@@ -14,6 +14,7 @@ from bertedu.model.task_models import (
     BertForSequenceClassification,
     BertForTokenClassification,
 )
+from tests.model.test_outputs import assert_same_tuple
 
 TINY = dict(vocab_size=99, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
             intermediate_size=37, max_position_embeddings=64)
@@ -37,13 +38,26 @@ def test_output_reads_like_the_reference():
     assert out[0] is loss and out[1] is logits and out[:2] == (loss, logits)
 
 
-def test_return_dict_false_matches_reference_order():
-    model = _model(BertModel, is_decoder=True)
-    ids = torch.randint(0, 99, (2, 5))
-    plain = model(ids, use_cache=True, output_hidden_states=True, return_dict=False)
-    out = model(ids, use_cache=True, output_hidden_states=True)
-    # the reference's tuple: (last, pooled, past_key_values, hidden_states)
-    assert len(plain) == 4 and plain[2][0][0].shape == (2, 4, 5, 8) and len(plain[3]) == 3
+@pytest.mark.parametrize("cross", [False, True])
+def test_return_dict_false_matches_reference_order(cross):
+    """BertModel's tuple is (last, pooled, past_key_values, hidden_states, attentions,
+    cross_attentions), not its dataclass's field order: compared with transformers' tuple."""
+    extra = dict(is_decoder=True, add_cross_attention=cross)
+    model = _model(BertModel, **extra)
+    ref = transformers.BertModel(transformers.BertConfig(**TINY, **extra,
+                                                         attn_implementation="eager")).eval()
+    ref.load_state_dict(model.state_dict())
+    g = torch.Generator().manual_seed(0)
+    ids = torch.randint(0, 99, (2, 5), generator=g)
+    kwargs = dict(use_cache=True, output_hidden_states=True, output_attentions=True,
+                  return_dict=False)
+    if cross:
+        kwargs["encoder_hidden_states"] = torch.randn(2, 3, 32, generator=g)
+    with torch.no_grad():
+        plain, expected = model(ids, **kwargs), ref(ids, **kwargs)
+    assert len(plain) == (6 if cross else 5)
+    assert_same_tuple(plain, expected)
+    out = model(ids, **{**kwargs, "return_dict": True})
     torch.testing.assert_close(plain[0], out.last_hidden_state)
 
 

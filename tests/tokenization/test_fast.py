@@ -23,7 +23,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bertedu import BertTokenizer, BertTokenizerFast, train_wordpiece_vocab
-from tests.tokenization.test_slow import MULTILINGUAL, TEXTS, UNCASED_VOCAB, as_lists
+from tests.tokenization.test_slow import (
+    MULTILINGUAL,
+    TEXTS,
+    UNCASED_VOCAB,
+    as_lists,
+    call_inputs,
+    compare_call,
+)
 
 
 def reference(vocab: str, **kwargs) -> transformers.BertTokenizerFast:
@@ -103,48 +110,40 @@ PADDINGS = [False, True, "max_length"]
 TRUNCATIONS = [None, True, "longest_first", "only_first", "only_second", "do_not_truncate"]
 
 
-def compare(ours, ref, *args, **kwargs) -> bool:
-    """Equal outputs, or both refuse the same impossible truncation (bertedu: ValueError)."""
+def compare(ours, ref, *args, **kwargs) -> str:
+    """``"compared"`` (equal outputs) or ``"refused"`` (both refuse the same impossible
+    truncation; bertedu with a ValueError, the Rust side with a bare Exception)."""
     try:
         expected = as_lists(ref(*args, **kwargs))
-    except Exception as ref_err:  # the Rust side raises a bare Exception
+    except Exception as ref_err:
+        assert "Truncation error" in str(ref_err), ref_err
         with pytest.raises(ValueError, match="cannot truncate|needs a pair"):
             ours(*args, **kwargs)
-        assert "Truncation error" in str(ref_err)
-        return False
+        return "refused"
     got = as_lists(ours(*args, **kwargs))
     assert got == expected, (args, kwargs)
-    return True
+    return "compared"
 
 
 @pytest.mark.parametrize("padding", PADDINGS)
 @pytest.mark.parametrize("truncation", TRUNCATIONS)
 @pytest.mark.parametrize("max_length", [None, 9, 24])
 def test_call_matches_transformers_fast(uncased, padding, truncation, max_length):
-    fast, ref, _ = uncased
-    texts = TEXTS[-16:] + MULTILINGUAL[:8]
-    firsts, seconds = texts[0::2], texts[1::2]
-    compared = 0
-    for args in [
-        (texts[0],),
-        (texts[1], texts[2]),
-        (texts,),
-        (firsts, seconds),
-        (list(zip(firsts, seconds, strict=True)),),
-        ("a good film", texts[3]),
-        (texts[3], "a good film"),
-    ]:
-        compared += compare(
-            fast,
-            ref,
-            *args,
-            padding=padding,
-            truncation=truncation,
-            max_length=max_length,
-            return_special_tokens_mask=True,
-            return_offsets_mapping=True,
-        )
-    assert compared >= 1
+    fast, ref, slow = uncased
+    inputs = call_inputs(TEXTS[-16:] + MULTILINGUAL[:8])
+    results = [
+        compare(fast, ref, *args, padding=padding, truncation=truncation, max_length=max_length,
+                return_special_tokens_mask=True, return_offsets_mapping=True)
+        for args in inputs
+    ]
+    assert results.count("compared") + results.count("refused") == len(inputs)
+    assert results[-4:] == ["compared"] * 4  # the short inputs always fit
+    # the fast tokenizer refuses exactly what the slow one refuses (checked against the slow
+    # reference in test_slow): the same impossible truncations, counted input by input
+    slow_ref = transformers.BertTokenizer(UNCASED_VOCAB, model_max_length=512)
+    slow_results = [compare_call(slow, slow_ref, *args, padding=padding, truncation=truncation,
+                                 max_length=max_length) for args in inputs]
+    assert results == slow_results
 
 
 @pytest.mark.parametrize("truncation", ["only_first", "only_second", "longest_first"])

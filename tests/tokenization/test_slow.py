@@ -2,9 +2,10 @@
 
 Texts: a built-in multilingual list (accents, CJK, control characters, emoji, words longer than
 100 characters, Arabic, Cyrillic, Greek, combining marks, zero-width characters) and real
-sentences from SST-2 and WNUT-17 in ``$BERTEDU_DATA`` (default ``../shared/data``; when the
-folder is absent the built-in list is used instead). Vocabularies: the real bert-base-uncased
-vocabulary and a small cased vocabulary trained on the same texts.
+sentences from SST-2 and WNUT-17 in ``$BERTEDU_DATA`` (default ``../shared/data``): 300 SST-2
+sentences and 150 WNUT-17 tweets. Without them the module fails to load, naming the folder it
+looked in: the suite never shrinks to a smaller set of texts. Vocabularies: the real
+bert-base-uncased vocabulary and a small cased vocabulary trained on the same texts.
 """
 
 import json
@@ -48,54 +49,24 @@ MULTILINGUAL = [
 ]
 
 
-# Used instead of the data sets when they are absent (short and long sentences).
-ENGLISH = [
-    "a gorgeous, witty, seductive movie.",
-    "the acting, costumes, music, cinematography and sound are all astounding given the "
-    "production's austere locales.",
-    "it's a charming and often affecting journey.",
-    "unflinchingly bleak and desperate",
-    "allows us to hope that nolan is poised to embark a major career as a commercial yet "
-    "inventive filmmaker.",
-    "the story is told with a hesitant, almost apologetic tone.",
-    "a sometimes tedious film.",
-    "you'll laugh at either the obviousness of it all or its stupidity or maybe even its "
-    "inventiveness, but the point is, you'll laugh.",
-    "a fun ride.",
-    "it's slow -- very, very slow.",
-    "the performances are an absolute joy and the script is consistently clever and funny.",
-    "this is a film well worth seeing, talking and singing heads and all.",
-    "what really surprises about wisegirls is its low-key quality and genuine tenderness.",
-    "one of the greatest family-oriented, fantasy-adventure movies ever.",
-    "ultimately, it ponders the reasons we need stories so much.",
-    "an utterly compelling 'who wrote it' in which the reputation of the most famous author "
-    "who ever lived comes into question.",
-    "no movement, no yuks, not much of anything.",
-    "a painfully funny ode to bad behavior.",
-    "@paulwalk It's the view from where I'm living for two weeks. Empire State Building = ESB.",
-    "From Green Newsfeed: AHFA extends deadline for Sage Award to Nov. 5 http://tinyurl.com/24agj38",
-    "Pxleyes Top 50 Photography Contest Pictures of August 2010 ... #photography",
-    "today is my last day at the office.",
-    "so much fun with the crew tonight lol",
-    "the new season of the show starts on monday, can't wait!!!",
-]
-
-
 def data_dir() -> Path:
     """``$BERTEDU_DATA``, or ``../shared/data`` relative to the repository."""
     return (REPO / os.environ.get("BERTEDU_DATA", "../shared/data")).resolve()
 
 
 def real_texts(n_sst2: int = 300, n_wnut: int = 150) -> list[str]:
-    """Real sentences (SST-2 and WNUT-17 tweets); the built-in list when the data is absent."""
+    """Real sentences: the first ``n_sst2`` SST-2 sentences and ``n_wnut`` WNUT-17 tweets."""
     root = data_dir()
     sst2, wnut = root / "sst2" / "train.jsonl", root / "wnut_17" / "train.jsonl"
-    if not (sst2.is_file() and wnut.is_file()):
-        return list(ENGLISH)
+    missing = [str(p) for p in (sst2, wnut) if not p.is_file()]
+    if missing:
+        raise FileNotFoundError(
+            f"the tokenizer tests compare on real SST-2 and WNUT-17 text, but {missing} do not "
+            f"exist: set BERTEDU_DATA to the shared data folder (now {str(root)!r})")
     with open(sst2, encoding="utf-8") as f:
-        texts = [json.loads(next(f))["sentence"] for _ in range(n_sst2)]
+        texts = [json.loads(f.readline())["sentence"] for _ in range(n_sst2)]
     with open(wnut, encoding="utf-8") as f:
-        texts += [" ".join(json.loads(next(f))["tokens"]) for _ in range(n_wnut)]
+        texts += [" ".join(json.loads(f.readline())["tokens"]) for _ in range(n_wnut)]
     return texts
 
 
@@ -240,31 +211,39 @@ PADDINGS = [False, True, "longest", "max_length", "do_not_pad"]
 TRUNCATIONS = [None, False, True, "longest_first", "only_first", "only_second", "do_not_truncate"]
 
 
-def compare_call(ours, ref, *args, **kwargs):
-    """Equal outputs; or bertedu refuses an impossible truncation where transformers failed."""
+def compare_call(ours, ref, *args, **kwargs) -> str:
+    """``"compared"`` (equal outputs) or ``"refused"``.
+
+    bertedu may refuse only what the reference cannot do: a truncation that the reference's own
+    resolution of ``padding``/``truncation``/``max_length`` asks for and that leaves a sequence
+    longer than ``max_length`` (transformers logs an error and returns it over-long). Any other
+    refusal, and any difference, fails.
+    """
     expected = as_lists(ref(*args, **kwargs))
+    _, strategy, max_length, _ = ref._get_padding_truncation_strategies(
+        padding=kwargs.get("padding", False), truncation=kwargs.get("truncation"),
+        max_length=kwargs.get("max_length"), verbose=False)
+    ids = expected["input_ids"]
+    rows = ids if ids and isinstance(ids[0], list) else [ids]
+    impossible = strategy.value != "do_not_truncate" and any(len(r) > max_length for r in rows)
     try:
         got = as_lists(ours(*args, **kwargs))
     except ValueError as err:
-        # transformers logs an error and returns an over-long sequence instead
+        assert impossible, f"bertedu refused a call the reference did: {err} {args} {kwargs}"
         assert "cannot truncate" in str(err) or "needs a pair" in str(err), err
-        ids = expected["input_ids"]
-        rows = ids if ids and isinstance(ids[0], list) else [ids]
-        assert any(len(r) > (kwargs.get("max_length") or 512) for r in rows)
-        return False
+        return "refused"
+    assert not impossible, f"bertedu accepted an impossible truncation: {args} {kwargs}"
     assert got == expected, (args, kwargs)
-    return True
+    return "compared"
 
 
-@pytest.mark.parametrize("padding", PADDINGS)
-@pytest.mark.parametrize("truncation", TRUNCATIONS)
-@pytest.mark.parametrize("max_length", [None, 9, 24])
-def test_call_matches(uncased, padding, truncation, max_length):
-    ours, ref = uncased
-    texts = TEXTS[-16:] + MULTILINGUAL[:8]
+SHORT = ["a fun ride.", "so slow.", "a good film", "it works."]
+
+
+def call_inputs(texts: list[str]) -> list[tuple]:
+    """Singles, pairs and batches: long real sentences, and short ones that fit in 9 tokens."""
     firsts, seconds = texts[0::2], texts[1::2]
-    compared = 0
-    for args in [
+    return [
         (texts[0],),
         (texts[1], texts[2]),
         (texts,),
@@ -272,17 +251,27 @@ def test_call_matches(uncased, padding, truncation, max_length):
         (list(zip(firsts, seconds, strict=True)),),
         ("a good film", texts[3]),  # short first: only_second is feasible
         (texts[3], "a good film"),  # short second: only_first is feasible
-    ]:
-        compared += compare_call(
-            ours,
-            ref,
-            *args,
-            padding=padding,
-            truncation=truncation,
-            max_length=max_length,
-            return_special_tokens_mask=True,
-        )
-    assert compared >= 1  # every setting is feasible for some of these inputs
+        (SHORT[0],),
+        (SHORT[0], SHORT[1]),
+        (SHORT,),
+        (SHORT[0::2], SHORT[1::2]),
+    ]
+
+
+@pytest.mark.parametrize("padding", PADDINGS)
+@pytest.mark.parametrize("truncation", TRUNCATIONS)
+@pytest.mark.parametrize("max_length", [None, 9, 24])
+def test_call_matches(uncased, padding, truncation, max_length):
+    ours, ref = uncased
+    inputs = call_inputs(TEXTS[-16:] + MULTILINGUAL[:8])
+    results = [
+        compare_call(ours, ref, *args, padding=padding, truncation=truncation,
+                     max_length=max_length, return_special_tokens_mask=True)
+        for args in inputs
+    ]
+    # every input was either compared or rightly refused, and the short ones always fit
+    assert results.count("compared") + results.count("refused") == len(inputs)
+    assert results[-4:] == ["compared"] * 4
 
 
 @pytest.mark.parametrize(
@@ -299,14 +288,15 @@ def test_call_matches(uncased, padding, truncation, max_length):
 def test_call_options_match(uncased, kwargs):
     ours, ref = uncased
     for args in [(TEXTS[:7],), (TEXTS[0], TEXTS[3]), (TEXTS[4],)]:
-        assert compare_call(ours, ref, *args, **kwargs)
+        assert compare_call(ours, ref, *args, **kwargs) == "compared"
 
 
 def test_split_into_words_matches(uncased):
     ours, ref = uncased
     words = [t.split() for t in TEXTS[-20:] if t.split()]
     for args in [(words,), (words[0],), (words[:5], words[5:10])]:
-        assert compare_call(ours, ref, *args, is_split_into_words=True, padding=True)
+        assert compare_call(ours, ref, *args, is_split_into_words=True,
+                            padding=True) == "compared"
 
 
 def test_tensors_and_batch_encoding(uncased):

@@ -81,3 +81,131 @@ def test_micro_batch_indices_cover_each_epoch_once():
     seen = [i for k in range(6) for i in micro_batch_indices(k, 4, N, seed=1)]
     assert sorted(seen) == list(range(N))
     assert seen != list(range(N))  # shuffled
+
+
+class _FakeClock:
+    """Stands in for the ``time`` module of the loop: one second passes per micro-batch."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def perf_counter(self):
+        return self.now
+
+
+def _timed_run(monkeypatch, tmp_path, max_seconds, steps=6, stop_after=None, resume_from=None,
+               evaluate=None):
+    import bertedu.training.loop as loop
+
+    clock = _FakeClock()
+    monkeypatch.setattr(loop, "time", clock)
+    ids, labels = _data()
+
+    def micro_batch(k):
+        clock.now += 1.0
+        idx = micro_batch_indices(k, 8, N, seed=3)
+        return {"input_ids": ids[idx], "attention_mask": torch.ones_like(ids[idx]),
+                "labels": labels[idx]}
+
+    def loss_fn(model, batch):
+        out = model(**batch)
+        return out.loss, {}
+
+    args = TrainingArguments(steps=steps, batch_size=8, lr=1e-3, warmup=1, seed=3,
+                             progress=False, max_seconds=max_seconds, stop_after=stop_after,
+                             output_dir=str(tmp_path))
+    model = _model()
+    return model, train(model, args, micro_batch, loss_fn, resume_from=resume_from,
+                        evaluate=evaluate)
+
+
+def test_max_seconds_stops_after_the_step_that_ran_out_and_saves_it(monkeypatch, tmp_path):
+    _, history = _timed_run(monkeypatch, tmp_path, max_seconds=2.5)
+    # steps end at t = 1, 2, 3 s: the budget runs out during step 3, which is finished and kept
+    assert [r["step"] for r in history] == [1, 2, 3]
+    assert history[-1]["stop_reason"] == "max_seconds"
+    assert all("stop_reason" not in r for r in history[:-1])
+    saved = sorted(p.name for p in (tmp_path / "checkpoints").iterdir())
+    assert saved == ["step-000003.pt"]
+
+
+def test_the_step_that_ends_a_run_is_evaluated(monkeypatch, tmp_path):
+    def evaluate(model):
+        return {"score": 1.0}
+
+    _, history = _timed_run(monkeypatch, tmp_path / "a", max_seconds=2.5, evaluate=evaluate)
+    assert [r["step"] for r in history if "eval_score" in r] == [3]
+    _, history = _timed_run(monkeypatch, tmp_path / "b", max_seconds=None, stop_after=4,
+                            evaluate=evaluate)
+    assert [r["step"] for r in history if "eval_score" in r] == [4]
+
+
+def test_the_limit_that_comes_first_is_named(monkeypatch, tmp_path):
+    _, history = _timed_run(monkeypatch, tmp_path / "a", max_seconds=100.0)
+    assert len(history) == 6 and history[-1]["stop_reason"] == "steps"
+    _, history = _timed_run(monkeypatch, tmp_path / "b", max_seconds=100.0, stop_after=4)
+    assert len(history) == 4 and history[-1]["stop_reason"] == "stop_after"
+    _, history = _timed_run(monkeypatch, tmp_path / "c", max_seconds=3.5, stop_after=4)
+    assert len(history) == 4 and history[-1]["stop_reason"] == "stop_after"
+    _, history = _timed_run(monkeypatch, tmp_path / "d", max_seconds=2.0, stop_after=4)
+    assert len(history) == 2 and history[-1]["stop_reason"] == "max_seconds"
+
+
+def test_a_time_boxed_run_resumes_to_the_unbroken_result(monkeypatch, tmp_path):
+    whole, whole_history = _timed_run(monkeypatch, tmp_path / "whole", max_seconds=None)
+    _, first = _timed_run(monkeypatch, tmp_path / "boxed", max_seconds=1.5)
+    assert first[-1]["step"] == 2
+    checkpoint = tmp_path / "boxed" / "checkpoints" / "step-000002.pt"
+    resumed, history = _timed_run(monkeypatch, tmp_path / "boxed", max_seconds=None,
+                                  resume_from=checkpoint)
+    assert [r["step"] for r in history] == list(range(1, 7))
+    assert [r["loss"] for r in history] == [r["loss"] for r in whole_history]
+    for (name, a), b in zip(whole.state_dict().items(), resumed.state_dict().values(),
+                            strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0, msg=name)
+
+
+@pytest.mark.parametrize("bad", [{"max_seconds": 0.0}, {"max_seconds": -1.0},
+                                 {"stop_after": 0}])
+def test_budgets_must_be_positive(bad):
+    name = next(iter(bad))
+    with pytest.raises(ValueError, match=name):
+        TrainingArguments(**bad)
+
+
+def test_pretrain_passes_the_budget_to_the_loop(monkeypatch, tmp_path):
+    """PretrainingArguments(max_seconds=...) ends pretrain() like the plain loop: after the step
+    that ran out of time, evaluated on the held-out pairs and checkpointed."""
+    import bertedu.training.loop as loop
+    from bertedu import BertForPreTraining
+    from bertedu.pretraining import PretrainingArguments, pretrain
+    from bertedu.pretraining.corpus import default_corpus
+    from bertedu.pretraining.nsp import NspDataset
+    from bertedu.tokenization.fast import BertTokenizerFast, train_wordpiece_vocab
+
+    docs = default_corpus()[:30]
+    train_wordpiece_vocab([s for d in docs for s in d], vocab_size=300, save_to=tmp_path)
+    tok = BertTokenizerFast(tmp_path / "vocab.txt")
+    pairs = NspDataset.from_corpus(docs, tok, max_seq_length=32, seed=0)
+    clock = _FakeClock()
+
+    class Ticking:  # the training pairs, one second per pair read
+        def __len__(self):
+            return len(pairs)
+
+        def __getitem__(self, i):
+            clock.now += 1.0
+            return pairs[i]
+
+    monkeypatch.setattr(loop, "time", clock)
+    torch.manual_seed(0)
+    model = BertForPreTraining(BertConfig(vocab_size=len(tok), hidden_size=32,
+                                          num_hidden_layers=1, num_attention_heads=2,
+                                          intermediate_size=64, max_position_embeddings=32))
+    args = PretrainingArguments(steps=10, batch_size=4, warmup=1, max_seconds=10.0,
+                                eval_batches=1, progress=False, output_dir=str(tmp_path))
+    history = pretrain(model, tok, Ticking(), args, eval_dataset=pairs)
+    # 4 pairs (4 s) per step: the budget of 10 s runs out during step 3
+    assert [r["step"] for r in history] == [1, 2, 3]
+    assert history[-1]["stop_reason"] == "max_seconds" and "eval_mlm_accuracy" in history[-1]
+    assert (tmp_path / "checkpoints" / "step-000003.pt").is_file()

@@ -119,6 +119,11 @@ class BertPreTrainedModel(nn.Module):
         base = getattr(self, self.base_model_prefix, self)
         return base.embeddings.word_embeddings
 
+    def set_input_embeddings(self, value: nn.Embedding) -> None:
+        """Replace the word-embedding table (of the wrapped ``BertModel`` for a head model)."""
+        base = getattr(self, self.base_model_prefix, self)
+        base.embeddings.word_embeddings = value
+
     def get_output_embeddings(self) -> nn.Linear | None:
         cls = getattr(self, "cls", None)
         predictions = getattr(cls, "predictions", None)

@@ -75,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
       help="write a resumable checkpoint every N steps (0: only at the end)")
     a("--stop-after", type=int, default=None,
       help="stop this run after N steps in total and save a checkpoint (resume with --resume)")
+    a("--max-seconds", type=float, default=None,
+      help="stop this run after the step during which this wall-clock budget ran out, and save "
+      "a checkpoint (resume with --resume)")
     a("--resume", default=None, help="checkpoint (.pt) to resume from, exactly")
     a("--seed", type=int, default=0, help="seed of the data, masks, initialisation and dropout")
     a("--precision", choices=["fp32", "bf16", "fp16"], default="fp32",
@@ -153,6 +156,8 @@ def _check_arguments(parser: argparse.ArgumentParser, ns: argparse.Namespace):
         parser.error(f"--warmup {ns.warmup}: must be in [0, --steps={ns.steps}]")
     if ns.lr <= 0 or not math.isfinite(ns.lr):
         parser.error(f"--lr {ns.lr}: must be a positive number")
+    if ns.max_seconds is not None and not (ns.max_seconds > 0 and math.isfinite(ns.max_seconds)):
+        parser.error(f"--max-seconds {ns.max_seconds}: must be a positive number of seconds")
     real("--weight-decay", ns.weight_decay, 0.0)
     real("--clip", ns.clip, 0.0)
     real("--short-seq-prob", ns.short_seq_prob, 0.0, 1.0)
@@ -261,8 +266,8 @@ def cli(argv: Sequence[str] | None = None) -> int:
         steps=ns.steps, batch_size=ns.batch_size, grad_accum=ns.grad_accum, lr=ns.lr,
         warmup=ns.warmup if ns.warmup is not None else ns.steps // 10,
         weight_decay=ns.weight_decay, clip=ns.clip, eval_every=ns.eval_every,
-        save_every=ns.save_every, stop_after=ns.stop_after, seed=ns.seed,
-        precision=ns.precision, device=device, whole_word_mask=ns.whole_word_mask,
+        save_every=ns.save_every, stop_after=ns.stop_after, max_seconds=ns.max_seconds,
+        seed=ns.seed, precision=ns.precision, device=device, whole_word_mask=ns.whole_word_mask,
         output_dir=str(out), progress=not ns.no_progress,
     )
     if ns.resume:

@@ -127,13 +127,7 @@ def test_tie_weights_after_a_new_input_embedding(name, tie):
         assert decoder.bias is model.cls.predictions.bias  # the bias is shared in both libraries
 
 
-_NO_SETTER = pytest.mark.xfail(
-    strict=True, raises=AttributeError,
-    reason="bertedu/model/base.py: only BertModel has set_input_embeddings, not the heads")
-
-
-@pytest.mark.parametrize("name", ["BertModel", pytest.param("BertForMaskedLM", marks=_NO_SETTER),
-                                  pytest.param("BertForSequenceClassification", marks=_NO_SETTER)])
+@pytest.mark.parametrize("name", ["BertModel", "BertForMaskedLM", "BertForSequenceClassification"])
 def test_set_input_embeddings_is_used_by_the_forward(name):
     results = []
     for model in _pair(name):

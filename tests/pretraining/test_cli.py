@@ -70,6 +70,8 @@ BAD = [
     ("--dupe-factor", ["0"], "--dupe-factor 0: must be >= 1"),
     ("--lr", ["-1"], "--lr -1.0: must be a positive number"),
     ("--lr", ["nan"], "--lr nan: must be a positive number"),
+    ("--max-seconds", ["0"], "--max-seconds 0.0: must be a positive number of seconds"),
+    ("--max-seconds", ["-5"], "--max-seconds -5.0: must be a positive number of seconds"),
     ("--weight-decay", ["-0.1"], "--weight-decay -0.1: must be in [0.0, inf]"),
     ("--clip", ["-1"], "--clip -1.0: must be in [0.0, inf]"),
     ("--precision", ["fp16"], "--precision fp16: needs a CUDA device, not cpu"),
@@ -199,6 +201,16 @@ def test_stop_after_names_a_checkpoint_that_exists(files, tmp_path, capsys):
     assert "cannot resume exactly: checkpoint has seed=3" in line
     assert cli(_argv(files, out, "--resume", checkpoint)) == 0
     assert (out / "model.safetensors").is_file()
+
+
+def test_max_seconds_stops_the_run_with_a_checkpoint(files, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert cli(_argv(files, out, "--max-seconds", "1e-9")) == 0  # out of time after step 1
+    printed = capsys.readouterr().out.strip()
+    assert printed.startswith("stopped at step 1"), printed
+    history = json.loads((out / "history.json").read_text())
+    assert history[-1]["stop_reason"] == "max_seconds"
+    assert Path(printed.split("--resume ")[-1]).is_file()
 
 
 def test_one_seed_one_run(files, tmp_path):

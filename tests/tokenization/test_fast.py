@@ -9,7 +9,8 @@ pins this down. And with ``clean_up_tokenization_spaces=False`` the fast decoder
 the space before punctuation (the Rust WordPiece decoder cleans up on its own). Where accents
 are kept (cased), the slow tokenizers NFC-normalize the text and the fast ones do not, so the
 two agree on NFC text. Last, transformers' fast tokenizer reads a single ``text_pair=""`` as "no
-pair" (its slow one, and both of ours, encode an empty second segment ``[CLS] A [SEP] [SEP]``).
+pair" and so does ours; the slow ones encode ``[CLS] A [SEP] [SEP]``; in a batch, ``[""]`` is
+a pair for all four.
 """
 
 import unicodedata
@@ -175,13 +176,18 @@ def test_fast_matches_slow(uncased, truncation, padding):
     assert fast.batch_decode(got["input_ids"]) == slow.batch_decode(expected["input_ids"])
 
 
-def test_empty_text_pair_is_a_pair(uncased):
+def test_empty_text_pair(uncased):
     fast, ref, slow = uncased
     ref_slow = transformers.BertTokenizer(UNCASED_VOCAB)
-    expected = ref_slow("hello", "")["input_ids"]
-    assert expected == [101, 7592, 102, 102]
-    assert fast("hello", "")["input_ids"] == slow("hello", "")["input_ids"] == expected
-    assert fast(["hello"], [""])["input_ids"] == ref(["hello"], [""])["input_ids"] == [expected]
+    single = ref("hello", "")["input_ids"]
+    assert single == [101, 7592, 102]  # to the fast tokenizer a lone empty text is no pair
+    assert fast("hello", "")["input_ids"] == single
+    # the slow one encodes an empty second segment, as transformers' slow tokenizer does
+    expected_slow = ref_slow("hello", "")["input_ids"]
+    assert slow("hello", "")["input_ids"] == expected_slow == [101, 7592, 102, 102]
+    batched = ref(["hello"], [""])["input_ids"]
+    assert batched == [[101, 7592, 102, 102]]  # in a batch it is an empty second segment
+    assert fast(["hello"], [""])["input_ids"] == slow(["hello"], [""])["input_ids"] == batched
 
 
 def test_longest_first_tie(uncased):

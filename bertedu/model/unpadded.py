@@ -30,7 +30,7 @@ Three attention back ends compute the per-sequence attention:
 ``"auto"`` takes ``flash`` where it applies and ``loop`` elsewhere. On an H200, bert-base, float16,
 ``nested`` added about 100 ms of fixed cost per training step (the nested-tensor wrapper runs in
 Python for every operation, forward and backward), which is why ``flash`` calls the kernel
-directly (``results/`` holds both measurements).
+directly (both measurements are in ``bertedu/bench/results/``).
 
 The functions reuse the model's own modules and weights (nothing is copied), so gradients flow
 into the model as usual and the unpadded forward can train it.

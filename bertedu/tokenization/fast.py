@@ -298,6 +298,12 @@ class BertTokenizerFast(BertTokenizer):
         text = self._tokenizer.decode(list(token_ids), skip_special_tokens=skip_special_tokens)
         return self._clean_up(text, clean_up_tokenization_spaces)
 
+    def convert_tokens_to_string(self, tokens: Sequence[str]) -> str:
+        """Join pieces with the Rust WordPiece decoder, which also removes the space before
+        punctuation (``["in", "berlin", "."]`` -> ``"in berlin."``), as transformers' fast
+        tokenizer does; the slow tokenizer keeps it."""
+        return self._tokenizer.decoder.decode(list(tokens))
+
     def save_pretrained(self, save_directory: str | os.PathLike) -> tuple[str, ...]:
         """``BertTokenizer.save_pretrained`` plus the backend's ``tokenizer.json``."""
         files = super().save_pretrained(save_directory)

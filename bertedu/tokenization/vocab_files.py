@@ -33,8 +33,12 @@ def load_vocab(vocab_file: str | os.PathLike) -> dict[str, int]:
     """Read a ``vocab.txt`` (one token a line; the line number is the id)."""
     if not os.path.isfile(vocab_file):
         raise FileNotFoundError(f"vocabulary file not found: {os.fspath(vocab_file)!r}")
-    with open(vocab_file, encoding="utf-8") as f:
-        tokens = [line.rstrip("\n") for line in f]
+    try:
+        with open(vocab_file, encoding="utf-8") as f:
+            tokens = [line.rstrip("\n") for line in f]
+    except UnicodeDecodeError as err:
+        raise ValueError(
+            f"vocabulary file {os.fspath(vocab_file)!r} is not UTF-8 text: {err}") from err
     if not tokens:
         raise ValueError(f"vocabulary file {os.fspath(vocab_file)!r} is empty")
     return {token: i for i, token in enumerate(tokens)}

@@ -16,7 +16,8 @@ Usage::
 
     python tools/colab_cell.py --check   # exit 1 if a chapter's first code cell differs
     python tools/colab_cell.py --write   # rewrite the first code cell, its tag, the title's place
-    python tools/colab_cell.py --requirement   # print the pinned requirement, for make colab-smoke
+    python tools/colab_cell.py --requirement   # print the pinned requirement
+    python tools/colab_cell.py --version       # print the version (the release workflow's tag)
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ def colab_url(notebook: str, root: Path = ROOT) -> str:
 def install_cell(root: Path = ROOT) -> str:
     """The source of every chapter's first code cell."""
     return (
-        "# On Colab: install the pinned bertedu release and the MiniLM checkpoint. Elsewhere: nothing.\n"
+        "# Colab only: install the pinned bertedu release and the MiniLM checkpoint.\n"
         "import sys\n"
         "\n"
         'if "google.colab" in sys.modules:\n'
@@ -137,9 +138,10 @@ def main(argv: list[str] | None = None) -> int:
     group.add_argument("--check", action="store_true", help="report chapters that differ")
     group.add_argument("--write", action="store_true", help="rewrite every first code cell")
     group.add_argument("--requirement", action="store_true", help="print the pinned requirement")
+    group.add_argument("--version", action="store_true", help="print the release version")
     args = parser.parse_args(argv)
-    if args.requirement:
-        print(requirement())
+    if args.requirement or args.version:
+        print(requirement() if args.requirement else version())
         return 0
     notebooks = sorted(NOTEBOOKS.glob("*.ipynb"))
     if args.write:

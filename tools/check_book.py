@@ -177,8 +177,12 @@ class BrowserReport:
 
 
 def ensure_chromium() -> str:
-    """Path of the system Chromium; installs Debian's package first when it is missing (root)."""
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    """Path of the system Chromium; installs Debian's package first when it is missing (root).
+
+    Google Chrome, where it is installed instead (GitHub's Ubuntu runners), does as well.
+    """
+    names = ("chromium", "chromium-browser", "google-chrome")
+    found = next(filter(None, map(shutil.which, names)), None)
     if found:
         return found
     if os.geteuid() != 0:

@@ -42,8 +42,18 @@ unit: setup
 notebooks: setup
 	BERTEDU_QUICK=1 $(BIN)/python -m pytest -q -n 2 --dist loadfile --nbval-lax notebooks
 
-# The published book: full mode, warnings are errors.
-book: setup
+# The published book: full mode, warnings are errors. Executed chapters are cached: a second build
+# with no change re-executes nothing. jupyter-cache keys a chapter on its own code alone, so outputs
+# made with another library, other pins or the other mode (BERTEDU_QUICK) would be reused as they
+# are: a change to any of those starts from a cold cache instead.
+BOOK_CACHE  := _build/.jupyter_cache
+BOOK_INPUTS := $(BOOK_CACHE)/.inputs-$(if $(filter 1,$(BERTEDU_QUICK)),quick,full)
+$(BOOK_INPUTS): $(shell find bertedu -name '*.py') constraints.txt
+	rm -rf $(BOOK_CACHE)
+	mkdir -p $(BOOK_CACHE)
+	touch $@
+
+book: setup $(BOOK_INPUTS)
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
 # The release: wheel and sdist in dist/, checked as PyPI will check them.

@@ -96,4 +96,5 @@ def test_browser_checks_find_errors_broken_images_network_and_undrawn_views(tmp_
     assert "bertviz view bertviz-2 not drawn" in bad
     assert "plain.html: no bertviz view on this page" in report.problems
     assert sorted(p.name for p in (tmp_path / "shots").iterdir()) == ["bad.png", "good.png",
+                                                                       "good__bertviz1.png",
                                                                        "plain.png"]

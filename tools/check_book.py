@@ -20,7 +20,8 @@ these fails on any page:
 
 Checks 6 and 7 read the HTML files (``static_problems``); 1-5 need the browser
 (``browser_problems``).
-A screenshot of every page goes to ``_build/screenshots/`` (``--screenshots``). The exit status is
+A screenshot of every page (its first screen) goes to ``_build/screenshots/`` (``--screenshots``),
+with one more of each bertviz view. The exit status is
 1 when any check failed, and every problem is printed as ``page: problem``.
 
 Usage::
@@ -254,7 +255,12 @@ def _check_page(context, base: str, name: str, needs_views: bool, screenshots: P
     result = page.evaluate(PAGE_REPORT_JS)
     page.wait_for_timeout(200)  # late console errors from scripts the page started
     if screenshots is not None:
-        page.screenshot(path=str(screenshots / (name.replace("/", "__")[:-5] + ".png")))
+        stem = name.replace("/", "__")[:-5]
+        page.screenshot(path=str(screenshots / f"{stem}.png"))
+        drawn = [view for view in result["views"] if view["shapes"] >= 5]
+        for number, view in enumerate(drawn, 1):  # each drawn bertviz view on its own
+            page.locator(f"#{view['id']}").screenshot(path=str(screenshots /
+                                                               f"{stem}__bertviz{number}.png"))
     page.close()
 
     report.pages += 1

@@ -80,7 +80,8 @@ def test_browser_checks_find_errors_broken_images_network_and_undrawn_views(tmp_
         "bad.html": ('<img src="nothing.png"><script>undefinedFunction()</script>'
                      '<script>console.error("logged")</script>'
                      '<script src="https://example.org/remote.js"></script>'
-                     '<div id="bertviz-2"><svg></svg></div>'),
+                     '<div id="bertviz-2"><svg></svg></div>'
+                     '<p>gradients: $\\theta_t$ left as text</p><code>echo $HOME</code>'),
         "plain.html": "<p>no views here</p>",
     })
     report = check_book.browser_problems(site, ["good.html", "plain.html"], tmp_path / "shots",
@@ -94,6 +95,8 @@ def test_browser_checks_find_errors_broken_images_network_and_undrawn_views(tmp_
     assert "console error: logged" in bad
     assert "asks the network for https://example.org/remote.js" in bad
     assert "bertviz view bertviz-2 not drawn" in bad
+    assert "TeX left as text (a $ in the prose): 'gradients: $\\\\theta_t$ left as text'" in bad
+    assert "HOME" not in bad  # a $ in code is no TeX
     assert "plain.html: no bertviz view on this page" in report.problems
     assert sorted(p.name for p in (tmp_path / "shots").iterdir()) == ["bad.png", "good.png",
                                                                        "good__bertviz1.png",

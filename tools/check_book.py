@@ -9,7 +9,9 @@ these fails on any page:
 2. offline: the page asks nothing of any host but the local server (other requests are refused,
    and reported);
 3. every ``<img>`` has loaded, with a non-zero natural width and height;
-4. math is rendered: every ``.math`` element holds a MathJax ``mjx-container``;
+4. math is rendered: every ``.math`` element holds a MathJax ``mjx-container``, and no ``$`` is
+   left in the prose (outside code, cell outputs and math), where it means TeX that no math
+   delimiter pair caught;
 5. bertviz views are drawn: each ``div[id^=bertviz-]`` holds an SVG with content, and the pages
    named by ``--bertviz`` have at least one such view;
 6. every internal link resolves: the target file exists and, with a ``#fragment``, the target
@@ -159,8 +161,18 @@ async () => {
   const views = [...document.querySelectorAll('div[id^="bertviz-"]')].map(div => ({
     id: div.id, shapes: div.querySelectorAll('svg *').length,
   }));
+  // TeX that reached the reader as text: a "$" left in the prose (outside code, outputs, math)
+  const skip = 'code, pre, script, style, mjx-container, .math, .cell_output, .output';
+  const walker = document.createTreeWalker(document.querySelector('main') || document.body,
+                                           NodeFilter.SHOW_TEXT);
+  const dollars = [];
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (node.textContent.includes('$') && !node.parentElement.closest(skip)) {
+      dollars.push(node.textContent.trim().slice(0, 80));
+    }
+  }
   return {
-    images, views,
+    images, views, dollars,
     math: math.length,
     mathUnrendered: math.filter(el => !el.querySelector('mjx-container')).length,
   };
@@ -272,6 +284,7 @@ def _check_page(context, base: str, name: str, needs_views: bool, screenshots: P
     if result["mathUnrendered"]:
         problems.append(f"{result['mathUnrendered']} of {result['math']} math elements "
                         "not rendered")
+    problems += [f"TeX left as text (a $ in the prose): {text!r}" for text in result["dollars"]]
     problems += [f"bertviz view {v['id']} not drawn" for v in result["views"] if v["shapes"] < 5]
     if needs_views and not result["views"]:
         problems.append("no bertviz view on this page")

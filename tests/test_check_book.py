@@ -45,8 +45,8 @@ def test_static_checks_find_broken_links_anchors_and_launch_buttons(tmp_path):
                        'notebooks/01_a.ipynb">colab wrong repo</a>'),
         "a/two.html": '<section id="part"><a href="../index.html">home</a></section>',
     })
-    problems, checked = check_book.static_problems(site, repo, REPO)
-    assert checked == 10  # 9 links (the external one is not checked) + the redirect's target
+    problems, links, launchers = check_book.static_problems(site, repo, REPO)
+    assert (links, launchers) == (7, 3)  # the external link is not checked; the redirect's is
     assert sorted(problems) == sorted([
         "a/one.html: link missing.html points at a missing file",
         "a/one.html: link two.html#nowhere points at a missing anchor #nowhere",
@@ -60,7 +60,7 @@ def test_static_checks_find_broken_links_anchors_and_launch_buttons(tmp_path):
 def test_a_redirect_to_a_missing_page_is_a_broken_link(tmp_path):
     redirect = '<meta http-equiv="refresh" content="0; url=x.html">'
     site, repo = _site(tmp_path, {"index.html": redirect})
-    problems, _ = check_book.static_problems(site, repo, REPO)
+    problems, _, _ = check_book.static_problems(site, repo, REPO)
     assert problems == ["index.html: link x.html points at a missing file"]
 
 

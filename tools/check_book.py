@@ -111,18 +111,20 @@ def launch_target(url: str) -> str | None:
     return None
 
 
-def static_problems(site: Path, repo_root: Path, repository: str) -> tuple[list[str], int]:
+def static_problems(site: Path, repo_root: Path,
+                    repository: str) -> tuple[list[str], int, int]:
     """Broken internal links and anchors, and launch buttons to missing notebooks.
 
-    ``repository`` is ``owner/name``. Returns the problems and the number of links checked.
+    ``repository`` is ``owner/name``. Returns the problems, the number of internal links checked
+    and the number of launch buttons checked.
     """
-    found, checked = [], 0
+    found, checked, launchers = [], 0, 0
     for path in pages(site):
         name = path.relative_to(site).as_posix()
         for href in parse_page(path).links:
             target = launch_target(href)
             if target is not None:
-                checked += 1
+                launchers += 1
                 owner, repo, notebook = ([*target.split("/", 2), "", ""])[:3]
                 if f"{owner}/{repo}" != repository:
                     found.append(f"{name}: launch button {href} is not for {repository}")
@@ -144,7 +146,7 @@ def static_problems(site: Path, repo_root: Path, repository: str) -> tuple[list[
             anchor = unquote(parts.fragment)
             if anchor and file.suffix == ".html" and anchor not in parse_page(file).ids:
                 found.append(f"{name}: link {href} points at a missing anchor #{anchor}")
-    return found, checked
+    return found, checked, launchers
 
 
 # Runs in the page once it has loaded: waits for MathJax, then reports what the checks need.
@@ -311,12 +313,13 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.site / "index.html").is_file():
         raise SystemExit(f"{args.site} holds no built book (index.html); build it first")
 
-    problems, links = static_problems(args.site, args.repo_root, repository_of(args.repo_root))
+    problems, links, launchers = static_problems(args.site, args.repo_root,
+                                                 repository_of(args.repo_root))
     report = browser_problems(args.site, args.bertviz, args.screenshots, ensure_chromium())
     problems += report.problems
     print("\n".join(problems))
     print(f"{report.pages} pages, {report.images} images, {report.math} math elements, "
-          f"{report.views} bertviz views, {links} internal links and launch buttons; "
+          f"{report.views} bertviz views, {links} internal links, {launchers} launch buttons; "
           f"{len(problems)} problems; screenshots in {args.screenshots}")
     return 1 if problems else 0
 

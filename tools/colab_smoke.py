@@ -15,9 +15,9 @@
 3. runs the second code cell (the imports) and checks that the imported bertedu is the installed
    release of the expected version, not the checkout.
 
-A chapter passes when both cells run without an error and ``%pip`` exited 0. ``--pin VERSION``
-replaces the version in the install line before running it, to see the check fail on a version
-that was never built. Exit status 1 when any chapter fails.
+A chapter passes when both cells run without an error and every ``%pip`` line exited 0.
+``--pin VERSION`` replaces the version in the install line before running it, to see the check
+fail on a version that was never built. Exit status 1 when any chapter fails.
 """
 
 from __future__ import annotations
@@ -44,13 +44,23 @@ from IPython.core.interactiveshell import InteractiveShell
 cells, version = json.loads(sys.argv[1]), sys.argv[2]
 sys.modules["google.colab"] = types.ModuleType("google.colab")  # what Colab's runtime has
 shell = InteractiveShell.instance()
+failed_commands = []
+run_system = shell.system
+
+
+def system(command):  # %pip runs through here; remember each command that fails
+    run_system(command)
+    if shell.user_ns.get("_exit_code", 0):
+        failed_commands.append(f"{command} (exit {shell.user_ns['_exit_code']})")
+
+
+shell.system = system
 for number, source in enumerate(cells, 1):
-    shell.user_ns.pop("_exit_code", None)
     result = shell.run_cell(source)
+    if failed_commands:
+        sys.exit(f"code cell {number}: " + "; ".join(failed_commands))
     if not result.success:
         sys.exit(f"code cell {number} failed: {result.error_in_exec or result.error_before_exec!r}")
-    if shell.user_ns.get("_exit_code", 0):
-        sys.exit(f"code cell {number}: %pip exited {shell.user_ns['_exit_code']}")
 import bertedu
 if bertedu.__version__ != version or "site-packages" not in bertedu.__file__:
     sys.exit(f"imported bertedu {bertedu.__version__} from {bertedu.__file__}, not the release")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import shutil
 import sys
 from pathlib import Path
 
@@ -72,7 +71,7 @@ def test_launch_target_reads_colab_and_binder_addresses():
     assert check_book.launch_target("https://example.org/x") is None
 
 
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="needs Debian's chromium package")
+@pytest.mark.skipif(check_book.find_chromium() is None, reason="apt-get install chromium")
 def test_browser_checks_find_errors_broken_images_network_and_undrawn_views(tmp_path):
     site, _ = _site(tmp_path, {
         "good.html": ('<img src="pixel.png">'
@@ -85,7 +84,7 @@ def test_browser_checks_find_errors_broken_images_network_and_undrawn_views(tmp_
         "plain.html": "<p>no views here</p>",
     })
     report = check_book.browser_problems(site, ["good.html", "plain.html"], tmp_path / "shots",
-                                         shutil.which("chromium"))
+                                         check_book.find_chromium())
     assert (report.pages, report.images, report.views) == (3, 2, 2)
     good = [p for p in report.problems if p.startswith("good.html")]
     bad = " | ".join(p for p in report.problems if p.startswith("bad.html"))

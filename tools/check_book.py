@@ -191,13 +191,15 @@ class BrowserReport:
     views: int = 0
 
 
-def ensure_chromium() -> str:
-    """Path of the system Chromium; installs Debian's package first when it is missing (root).
-
-    Google Chrome, where it is installed instead (GitHub's Ubuntu runners), does as well.
-    """
+def find_chromium() -> str | None:
+    """Path of the system Chromium or Google Chrome (GitHub's Ubuntu runners), else None."""
     names = ("chromium", "chromium-browser", "google-chrome")
-    found = next(filter(None, map(shutil.which, names)), None)
+    return next(filter(None, map(shutil.which, names)), None)
+
+
+def ensure_chromium() -> str:
+    """Path of the system Chromium; installs Debian's package first when it is missing (root)."""
+    found = find_chromium()
     if found:
         return found
     if os.geteuid() != 0:

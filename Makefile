@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup test unit notebooks lint book bench clean
+.PHONY: setup test unit notebooks lint book bench clean dist colab-smoke check-book
 
 setup: $(STAMP)
 
@@ -26,8 +26,10 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 	touch $(STAMP)
 
 lint: setup
-	$(BIN)/ruff check bertedu tests conftest.py
+	$(BIN)/ruff check bertedu tests tools conftest.py book/_ext
 	$(BIN)/lint-imports
+	$(BIN)/actionlint -no-color .github/workflows/*.yml
+	$(BIN)/python tools/colab_cell.py --check
 
 # Unit tests and every notebook (nbval), quick mode, two workers, one file per worker.
 test: setup lint
@@ -40,15 +42,40 @@ unit: setup
 notebooks: setup
 	BERTEDU_QUICK=1 $(BIN)/python -m pytest -q -n 2 --dist loadfile --nbval-lax notebooks
 
-# The published book: full mode, warnings are errors.
-book: setup
+# The published book: full mode, warnings are errors. Executed chapters are cached: a second build
+# with no change re-executes nothing. jupyter-cache keys a chapter on its own code alone, so outputs
+# made with another library, other pins or the other mode (BERTEDU_QUICK) would be reused as they
+# are: a change to any of those starts from a cold cache instead.
+BOOK_CACHE  := _build/.jupyter_cache
+BOOK_INPUTS := $(BOOK_CACHE)/.inputs-$(if $(filter 1,$(BERTEDU_QUICK)),quick,full)
+$(BOOK_INPUTS): $(shell find bertedu -name '*.py') constraints.txt
+	rm -rf $(BOOK_CACHE)
+	mkdir -p $(BOOK_CACHE)
+	touch $@
+
+book: setup $(BOOK_INPUTS)
 	$(BIN)/jupyter-book build . -W -n --keep-going
+
+# The release: wheel and sdist in dist/, checked as PyPI will check them.
+dist: setup
+	rm -rf dist
+	$(BIN)/python -m build --no-isolation --outdir dist .
+	$(BIN)/twine check --strict dist/*
+
+# Every chapter's Colab cell and imports, run in a fresh venv that only has the wheel of dist/
+# (tools/colab_smoke.py; COLAB_SMOKE_ARGS="--pin 9.9.9" shows it failing on a wrong version).
+colab-smoke: dist
+	$(BIN)/python tools/colab_smoke.py --dist dist $(COLAB_SMOKE_ARGS)
+
+# The built book in headless Chromium: JS errors, offline, images, math, bertviz, links, buttons.
+check-book: setup
+	$(BIN)/python tools/check_book.py --site _build/html --bertviz notebooks/08_pretrained_weights.html
 
 bench: setup
 	$(BIN)/python -m bertedu bench --grid cpu --compare-transformers --threads 1 --out bertedu/bench/results/
 
 clean:
-	rm -rf _build .pytest_cache .hypothesis
+	rm -rf _build dist .pytest_cache .hypothesis
 	find . -name __pycache__ -prune -exec rm -rf {} +
 
 # Course assignments with Otter-Grader: per chapter a student notebook (stubs, no solutions) and

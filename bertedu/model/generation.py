@@ -48,6 +48,11 @@ class GenerationMixin:
         is a one-token forward pass through the key/value cache. Sequences that produced
         ``eos_token_id`` are padded with it; generation stops when all have.
         """
+        if not isinstance(input_ids, torch.Tensor) or input_ids.dim() != 2:
+            kind = (f"a tensor of shape {tuple(input_ids.shape)}"
+                    if isinstance(input_ids, torch.Tensor) else f"a {type(input_ids).__name__}")
+            raise TypeError(f"generate: input_ids must be a (batch, length) torch.Tensor, got "
+                            f"{kind}; pass return_tensors='pt' to the tokenizer")
         if max_new_tokens < 0:
             raise ValueError(f"max_new_tokens must be >= 0, got {max_new_tokens}")
         if do_sample and temperature <= 0:

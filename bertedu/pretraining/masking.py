@@ -117,6 +117,10 @@ class DataCollatorForLanguageModeling:
         """
         if len(examples) == 0:
             raise ValueError("cannot collate an empty list of examples")
+        if isinstance(examples, (str, Mapping)) or any(isinstance(e, str) for e in examples):
+            raise TypeError(
+                "the collator takes a list of examples, each a dict with 'input_ids' (or a list "
+                "of ids), not text: tokenize first, e.g. [tokenizer(t) for t in texts]")
         rows = [e if isinstance(e, Mapping) else {"input_ids": e} for e in examples]
         ids = [_as_list(r["input_ids"]) for r in rows]
         longest = max(len(x) for x in ids)
@@ -254,8 +258,13 @@ def _token_id(tokenizer, name: str) -> int | None:
 
 def _as_list(x: Any) -> list[int]:
     if isinstance(x, torch.Tensor):
-        return x.tolist()
-    return list(x)
+        x = x.tolist()
+    ids = list(x)
+    if any(not isinstance(i, int) for i in ids):
+        kind = next(type(i).__name__ for i in ids if not isinstance(i, int))
+        raise TypeError(f"each example's input_ids must be a flat list of ints, found a {kind}: "
+                        "pass one example per row, not a batch")
+    return ids
 
 
 def _pad(rows: list[list[int]], length: int, value: int) -> torch.Tensor:

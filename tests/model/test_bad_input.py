@@ -48,3 +48,14 @@ def test_lists_and_batch_encodings_name_the_fix(name, tok):
     with torch.no_grad():
         out = model(input_ids=ids)  # tensors still work
     assert out is not None
+
+
+def test_generate_refuses_a_list_of_ids():
+    from bertedu import BertLMHeadModel
+
+    model = BertLMHeadModel(BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1,
+                                       num_attention_heads=2, intermediate_size=32,
+                                       is_decoder=True))
+    with pytest.raises(TypeError, match="generate: input_ids must be a .* got a list; pass "
+                                        "return_tensors='pt'"):
+        model.generate([[1, 2, 3]], max_new_tokens=2)

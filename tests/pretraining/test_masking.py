@@ -190,3 +190,10 @@ def test_checker_accepts_the_collator_and_rejects_wrong_labels(tok):
 
     with pytest.raises(AssertionError, match="special token was picked"):
         check_mask_tokens(labels_everywhere)
+
+
+@pytest.mark.parametrize("bad", [["a sentence"], "a sentence", [[[1, 2], [3, 4]]]])
+def test_collator_refuses_text_and_batches_of_lists(tok, bad):
+    collator = DataCollatorForLanguageModeling(tok)
+    with pytest.raises(TypeError, match="tokenize first|flat list of ints"):
+        collator(bad)

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import torch
 
+from ..training.distributed import Distributed, init_from_env
 from .objective import PretrainingArguments, pretrain
 
 __all__ = ["build_parser", "cli"]
@@ -210,7 +211,19 @@ def _resume_state(parser, ns, model, args) -> None:
 
 # ----------------------------------------------------------------------- the command
 def cli(argv: Sequence[str] | None = None) -> int:
-    """``python -m bertedu pretrain ...``: returns the exit code (2 for a bad argument)."""
+    """``python -m bertedu pretrain ...``: returns the exit code (2 for a bad argument).
+
+    Started by ``torchrun --nproc_per_node N -m bertedu pretrain ...`` the same command trains
+    data-parallel; rank 0 alone writes to ``--out``.
+    """
+    try:
+        return _run(argv)
+    finally:
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
+
+
+def _run(argv: Sequence[str] | None) -> int:
     from ..model.modeling import BertForPreTraining
     from ..tokenization.fast import BertTokenizerFast, train_wordpiece_vocab
     from .corpus import default_corpus, load_text_corpus
@@ -220,6 +233,11 @@ def cli(argv: Sequence[str] | None = None) -> int:
     ns = parser.parse_args(argv)
     device, config = _check_arguments(parser, ns)
     out = Path(ns.out)
+    # under torchrun: one process per device, each with its share of every global micro-batch
+    ctx, device = init_from_env(device) if _launched_by_torchrun() else (Distributed(), device)
+    if ns.batch_size % ctx.world_size:
+        parser.error(f"--batch-size {ns.batch_size}: the global micro-batch must split evenly "
+                     f"over the {ctx.world_size} processes")
     try:
         docs = load_text_corpus(ns.corpus) if ns.corpus else default_corpus()
     except (OSError, ValueError) as err:
@@ -274,12 +292,16 @@ def cli(argv: Sequence[str] | None = None) -> int:
         _resume_state(parser, ns, model, args)
 
     # ------------------------------------------------------------- training starts: write
-    out.mkdir(parents=True, exist_ok=True)
-    if ns.overwrite:
-        _remove_previous_run(out)
-    if new_vocab is not None:
-        _write_atomically(out / "vocab.txt", "".join(t + "\n" for t in new_vocab))
+    ctx.barrier()  # every rank has checked --out before rank 0 writes into it
+    if ctx.is_main:
+        out.mkdir(parents=True, exist_ok=True)
+        if ns.overwrite:
+            _remove_previous_run(out)
+        if new_vocab is not None:
+            _write_atomically(out / "vocab.txt", "".join(t + "\n" for t in new_vocab))
     history = pretrain(model, tokenizer, train, args, eval_dataset=held, resume_from=ns.resume)
+    if not ctx.is_main:
+        return 0
     _write_atomically(out / "history.json", json.dumps(history, indent=1))
     if history and history[-1]["step"] == ns.steps:
         model.save_pretrained(out)
@@ -295,6 +317,10 @@ def cli(argv: Sequence[str] | None = None) -> int:
         hint = f"; resume with --resume {checkpoint}" if checkpoint.is_file() else ""
         print(f"stopped at step {step}{hint}")
     return 0
+
+
+def _launched_by_torchrun() -> bool:
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1
 
 
 def _write_atomically(path: Path, text: str) -> None:

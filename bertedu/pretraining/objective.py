@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..training.distributed import Distributed
 from ..training.loop import MIX, TrainingArguments, micro_batch_indices, train
 from .masking import DataCollatorForLanguageModeling
 
@@ -49,6 +50,10 @@ def pretraining_losses(model: nn.Module, batch: dict[str, torch.Tensor]) -> tupl
     is the largest matrix product of a small BERT, and the other positions have no loss. The
     result equals the loss of the full ``model(..., labels=...)``. ``nsp`` is 0 for a model
     without an NSP head (``BertForMaskedLM``).
+
+    A batch that is one rank's share of a larger one (data parallelism) carries the larger
+    batch's counts, ``mlm_normalizer`` (picked positions) and ``nsp_normalizer`` (pairs): the
+    losses are then sums divided by those counts, this rank's share of the whole batch's means.
     """
     out = model.bert(
         input_ids=batch["input_ids"],
@@ -59,7 +64,10 @@ def pretraining_losses(model: nn.Module, batch: dict[str, torch.Tensor]) -> tupl
     picked = labels != -100  # (B, T)
     heads = model.cls
     mlm_logits = heads.predictions(out.last_hidden_state[picked])  # (M, V)
-    if picked.any():
+    if "mlm_normalizer" in batch:
+        mlm = F.cross_entropy(mlm_logits.float(), labels[picked], reduction="sum")
+        mlm = mlm / batch["mlm_normalizer"].clamp_min(1)
+    elif picked.any():
         mlm = F.cross_entropy(mlm_logits.float(), labels[picked])
     else:  # nothing picked in this (tiny) batch: a zero loss that keeps the graph
         mlm = mlm_logits.float().sum() * 0.0
@@ -67,7 +75,11 @@ def pretraining_losses(model: nn.Module, batch: dict[str, torch.Tensor]) -> tupl
     nsp_logits = None
     if hasattr(heads, "seq_relationship") and "next_sentence_label" in batch:
         nsp_logits = heads.seq_relationship(out.pooler_output)  # (B, 2)
-        nsp = F.cross_entropy(nsp_logits.float(), batch["next_sentence_label"])
+        if "nsp_normalizer" in batch:
+            nsp = F.cross_entropy(nsp_logits.float(), batch["next_sentence_label"],
+                                  reduction="sum") / batch["nsp_normalizer"]
+        else:
+            nsp = F.cross_entropy(nsp_logits.float(), batch["next_sentence_label"])
     return mlm + nsp, mlm, nsp, mlm_logits, nsp_logits
 
 
@@ -132,7 +144,13 @@ def pretrain(
     evaluation steps); the last record has ``stop_reason`` (``"steps"``, ``"stop_after"`` or
     ``"max_seconds"``). With ``args.max_seconds`` the run ends after the step during which the
     budget ran out, evaluated (when ``eval_dataset`` is given) and checkpointed like a last step.
+
+    Under ``torchrun`` (a process group is initialised) ``args.batch_size`` is the global
+    micro-batch: every rank draws and masks the same global micro-batch, so the masks do not
+    depend on the number of processes, and runs the model on its own contiguous block of rows;
+    losses and updates equal a single process with the same global batch.
     """
+    dist = Distributed.current()
     collator = DataCollatorForLanguageModeling(
         tokenizer, mlm_probability=args.mlm_probability, whole_word_mask=args.whole_word_mask
     )
@@ -143,7 +161,14 @@ def pretrain(
     def micro_batch(k: int) -> dict[str, torch.Tensor]:
         idx = micro_batch_indices(k, args.batch_size, len(train_dataset), args.seed)
         collator.generator = torch.Generator().manual_seed((args.seed + 1) * MIX + k)
-        return collator([train_dataset[i] for i in idx])
+        batch = collator([train_dataset[i] for i in idx])
+        if not dist.active:
+            return batch
+        rows = dist.shard(len(idx))
+        share = {key: value[rows] for key, value in batch.items()}
+        share["mlm_normalizer"] = (batch["labels"] != -100).sum()
+        share["nsp_normalizer"] = torch.tensor(float(len(idx)))
+        return share
 
     def loss_fn(model: nn.Module, batch: dict[str, torch.Tensor]):
         loss, mlm, nsp, _, _ = pretraining_losses(model, batch)
@@ -155,4 +180,4 @@ def pretrain(
 
     return train(model, args, micro_batch, loss_fn,
                  evaluate=evaluate_hook if eval_dataset is not None else None,
-                 resume_from=resume_from, desc="pretrain")
+                 resume_from=resume_from, desc="pretrain", dist=dist)

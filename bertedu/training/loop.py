@@ -46,6 +46,7 @@ from .checkpointing import (
     load_checkpoint,
     save_checkpoint,
 )
+from .distributed import Distributed
 from .optimization import make_optimizer
 
 __all__ = ["TrainingArguments", "micro_batch_indices", "autocast", "train"]
@@ -146,6 +147,7 @@ def train(
     evaluate: Callable[[nn.Module], dict[str, float]] | None = None,
     resume_from: str | os.PathLike | None = None,
     desc: str = "train",
+    dist: Distributed | None = None,
 ) -> list[dict[str, float | str]]:
     """Train ``model`` for ``args.steps`` optimizer steps and return the history.
 
@@ -158,9 +160,23 @@ def train(
     record of this run also has ``stop_reason``: ``"steps"`` (all ``args.steps`` done),
     ``"stop_after"`` or ``"max_seconds"``. With ``args.output_dir``, checkpoints go to
     ``<output_dir>/checkpoints/step-XXXXXX.pt``.
+
+    Data parallel (``dist``, default: the process group this process joined, see
+    :mod:`bertedu.training.distributed`): ``micro_batch(k)`` returns this rank's share of
+    micro-batch ``k`` and ``loss_fn`` this rank's share of its loss (the shares sum to the loss of
+    the whole micro-batch); the model runs inside ``DistributedDataParallel`` with ``no_sync``
+    during accumulation; the logged figures are summed over ranks; rank 0 alone shows the bar,
+    evaluates and writes checkpoints, and its history is the run's.
     """
+    dist = dist if dist is not None else Distributed.current()
     device = torch.device(args.device)
     model.to(device).train()
+    step_module: nn.Module = _LossModule(model, loss_fn)
+    if dist.active:
+        from torch.nn.parallel import DistributedDataParallel
+
+        step_module = DistributedDataParallel(
+            step_module, device_ids=[device.index] if device.type == "cuda" else None)
     optimizer, scheduler = make_optimizer(
         model, args.lr, args.weight_decay, args.warmup, args.steps
     )
@@ -178,7 +194,7 @@ def train(
         start, history = state["step"], list(state["history"])
 
     def checkpoint(step: int) -> None:
-        if args.output_dir is None:
+        if args.output_dir is None or not dist.is_main:
             return
         save_checkpoint(Path(args.output_dir) / "checkpoints" / f"step-{step:06d}.pt", {
             "step": step,
@@ -194,7 +210,7 @@ def train(
 
     end = args.steps if args.stop_after is None else min(args.steps, args.stop_after)
     bar = None
-    if args.progress:
+    if args.progress and dist.is_main:
         from tqdm.auto import tqdm
 
         # mininterval: at most two redraws a second, so a notebook front end is not flooded
@@ -209,14 +225,20 @@ def train(
         for micro in range(args.grad_accum):
             batch = micro_batch(step * args.grad_accum + micro)
             batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
-            with autocast(args):
-                loss, parts = loss_fn(model, batch)
-            scaler.scale(loss / args.grad_accum).backward()
+            last = micro == args.grad_accum - 1
+            sync = contextlib.nullcontext() if last or not dist.active else step_module.no_sync()
+            with sync:
+                with autocast(args):
+                    loss, parts = step_module(batch)
+                # DDP averages gradients over ranks; the shares must be summed, hence * W
+                scaler.scale(loss * dist.world_size / args.grad_accum).backward()
             names = list(parts)
             values = torch.stack([loss.detach()] + [p.detach() for p in parts.values()])
-            values = values.float().cpu()
+            values = values.float()
             sums = values if sums is None else sums + values
             tokens += int(batch["attention_mask"].sum())
+        sums = dist.sum(torch.cat([sums, sums.new_tensor([tokens])])).cpu()
+        sums, tokens = sums[:-1], int(sums[-1])
         scaler.unscale_(optimizer)
         if args.clip and args.clip > 0:
             torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
@@ -232,13 +254,13 @@ def train(
         record = {"step": step + 1, "loss": loss_v, **dict(zip(names, part_v, strict=True)),
                   "lr": lr, "tokens_per_s": tokens / max(elapsed, 1e-9)}
         done = step + 1
-        out_of_time = (args.max_seconds is not None and done < end
-                       and time.perf_counter() - run_start >= args.max_seconds)
+        out_of_time = dist.agree(args.max_seconds is not None and done < end
+                                 and time.perf_counter() - run_start >= args.max_seconds)
         if out_of_time:
             record["stop_reason"] = "max_seconds"
         elif done == end:
             record["stop_reason"] = "steps" if done == args.steps else "stop_after"
-        if evaluate is not None and (
+        if evaluate is not None and dist.is_main and (
             (args.eval_every and done % args.eval_every == 0) or "stop_reason" in record
         ):
             record.update({f"eval_{k}": v for k, v in evaluate(model).items()})
@@ -253,4 +275,18 @@ def train(
             break
     if bar is not None:
         bar.close()
+    dist.barrier()  # nobody leaves before rank 0 has written its last checkpoint
     return history
+
+
+class _LossModule(nn.Module):
+    """``loss_fn(model, batch)`` as a module's forward, so that ``DistributedDataParallel`` can
+    wrap the whole step (DDP prepares its gradient all-reduce in its own ``forward``)."""
+
+    def __init__(self, model: nn.Module, loss_fn: LossFn):
+        super().__init__()
+        self.model = model
+        self.loss_fn = loss_fn
+
+    def forward(self, batch: dict[str, torch.Tensor]):
+        return self.loss_fn(self.model, batch)

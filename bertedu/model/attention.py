@@ -90,7 +90,7 @@ def extended_attention_mask(
             )
         _check_batch(attention_mask, batch, f"(batch, {k_len})", name)
         keep = attention_mask[:, None, None, :].bool()  # (B, 1, 1, T_k)
-        if keep.device.type == "cpu" and bool(keep.all()):
+        if keep.device.type == "cpu" and not torch.compiler.is_compiling() and bool(keep.all()):
             # nothing padded: no mask lets SDPA take its fastest kernel. Checked on CPU only,
             # where it is free; on an accelerator it would cost a host-device sync per forward.
             keep = None

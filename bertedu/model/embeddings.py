@@ -24,13 +24,19 @@ from torch import nn
 from ..config import BertConfig
 
 
+def _tracing() -> bool:
+    """True while ``torch.compile`` or ``torch.export`` traces the model: a graph cannot branch
+    on tensor values, so value checks are left to the eager runs."""
+    return torch.compiler.is_compiling()
+
+
 def check_ids_in_range(ids: torch.Tensor, upper: int, name: str, config_field: str) -> None:
     """Raise ``ValueError`` if any id is negative or ``>= upper``.
 
     The check runs on CPU tensors only: on an accelerator it would force a host-device sync on every
     forward pass, and PyTorch's own device-side index assertion catches the error there.
     """
-    if ids.device.type != "cpu" or ids.numel() == 0:
+    if ids.device.type != "cpu" or ids.numel() == 0 or _tracing():
         return
     low, high = torch.aminmax(ids)
     if int(low) < 0 or int(high) >= upper:

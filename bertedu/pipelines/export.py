@@ -36,16 +36,13 @@ import statistics
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import torch
 from torch import nn
 
 from ..model import BertForSequenceClassification
-from ..model import embeddings as embeddings_module
 from ..tokenization import BertTokenizer
 
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
@@ -86,21 +83,13 @@ def dynamic_shapes(max_len: int) -> dict[str, dict[int, torch.export.Dim]]:
     return {name: {0: batch, 1: seq} for name in INPUT_NAMES}
 
 
-@contextmanager
-def _tracing_without_value_checks():
-    """Skip the model's id range checks (they read tensor values) while a graph is traced."""
-    with mock.patch.object(embeddings_module, "check_ids_in_range", lambda *args, **kw: None):
-        yield
-
-
 def export_program(model: BertForSequenceClassification) -> torch.export.ExportedProgram:
     """``torch.export`` of the classifier with dynamic batch and sequence sizes."""
     wrapper = ClassifierLogits(model.eval())
     args = example_inputs(2, 16, model.config.vocab_size)
-    with _tracing_without_value_checks():
-        return torch.export.export(
-            wrapper, args, dynamic_shapes=dynamic_shapes(model.config.max_position_embeddings)
-        )
+    return torch.export.export(
+        wrapper, args, dynamic_shapes=dynamic_shapes(model.config.max_position_embeddings)
+    )
 
 
 def export_onnx(model: BertForSequenceClassification, path: str | os.PathLike) -> Path:
@@ -108,7 +97,7 @@ def export_onnx(model: BertForSequenceClassification, path: str | os.PathLike) -
     path = Path(path)
     wrapper = ClassifierLogits(model.eval())
     args = example_inputs(2, 16, model.config.vocab_size)
-    with _tracing_without_value_checks(), warnings.catch_warnings():
+    with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*axis name.*will not be used.*")
         torch.onnx.export(
             wrapper, args, path, dynamo=True, input_names=list(INPUT_NAMES),

@@ -132,8 +132,8 @@ def finetune(
     tokenizer = BertTokenizerFast.from_pretrained(model)
     labels = data_module.label_names(task, data_dir) if spec.head_labels else []
     net = _load_model(spec, model, labels)
-    features = spec.encode(tokenizer, train_ds, True, len(labels))
-    eval_data = spec.encode(tokenizer, eval_ds, False, len(labels))
+    features = spec.encode(tokenizer, train_ds, True, labels)
+    eval_data = spec.encode(tokenizer, eval_ds, False, labels)
     batches = EpochBatches(features, batch_size, seed, tokenizer.pad_token_id, group_by_length)
     steps = max_steps or max(1, round(epochs * batches.per_epoch))
     args = TrainingArguments(
@@ -189,5 +189,5 @@ def evaluate(task: str, model: str | os.PathLike, batch_size: int = 64,
     tokenizer = BertTokenizerFast.from_pretrained(model)
     labels = data_module.label_names(task, data_dir) if spec.head_labels else []
     net = _load_model(spec, model, labels).to(device)
-    return spec.evaluate(net, spec.encode(tokenizer, eval_ds, False, len(labels)), batch_size,
+    return spec.evaluate(net, spec.encode(tokenizer, eval_ds, False, labels), batch_size,
                          device)

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from . import classification, multiple_choice
+from . import classification, multiple_choice, token_classification
 from .data import load_split
 
 __all__ = ["Task", "TASKS", "SQUAD_TRAIN_ARTICLES"]
@@ -37,7 +37,7 @@ SQUAD_TRAIN_ARTICLES = 40  # of the dev set's 48, in file order
 @dataclass(frozen=True)
 class Task:
     """A task: its splits, model class, primary metric (higher is better), default learning
-    rate, and the module functions ``encode(tokenizer, dataset, train, num_labels)``,
+    rate, and the module functions ``encode(tokenizer, dataset, train, label_names)``,
     ``loss_fn(model, batch)`` and ``evaluate(model, encoded, batch_size, device)``."""
 
     name: str
@@ -69,18 +69,28 @@ def squad_article_split(dev, need_train: bool = True):
     return train, dev.select([i for i, x in enumerate(in_train) if not x])
 
 
-def _encode_sst2(tokenizer, dataset, train: bool, num_labels: int):
-    return classification.encode(tokenizer, dataset, "sentence", None, "label", num_labels,
+def _encode_sst2(tokenizer, dataset, train: bool, names: list[str]):
+    return classification.encode(tokenizer, dataset, "sentence", None, "label", len(names),
                                  max_length=128, task="sst2")
 
 
-def _encode_csqa(tokenizer, dataset, train: bool, num_labels: int):
+def _encode_wnut(tokenizer, dataset, train: bool, names: list[str]):
+    features, word_ids = token_classification.encode(tokenizer, dataset, len(names), names,
+                                                     max_length=128, task="wnut_17")
+    if train:
+        return features
+    return features, word_ids, list(dataset["ner_tags"]), names
+
+
+def _encode_csqa(tokenizer, dataset, train: bool, names: list[str]):
     return multiple_choice.encode(tokenizer, dataset, max_length=80, task="commonsense_qa")
 
 
 TASKS: dict[str, Task] = {
     "sst2": Task("sst2", "BertForSequenceClassification", "train", "validation", "accuracy",
                  5e-5, True, _encode_sst2, classification.loss_fn, classification.evaluate),
+    "wnut_17": Task("wnut_17", "BertForTokenClassification", "train", "test", "f1", 5e-5, True,
+                    _encode_wnut, token_classification.loss_fn, token_classification.evaluate),
     "commonsense_qa": Task("commonsense_qa", "BertForMultipleChoice", "train", "validation",
                            "accuracy", 5e-5, False, _encode_csqa, multiple_choice.loss_fn,
                            multiple_choice.evaluate),

@@ -114,13 +114,21 @@ def to_tensors(data: dict, return_tensors: str | None) -> dict:
         raise ValueError(f"return_tensors must be None or 'pt', got {return_tensors!r}")
     out = {}
     for key, value in data.items():
-        if value and isinstance(value[0], list) and len({len(v) for v in value}) > 1:
+        ragged = value and isinstance(value[0], list) and len({len(v) for v in value}) > 1
+        if ragged and key == "overflowing_tokens":
+            raise ValueError(
+                "overflowing_tokens of different lengths cannot be one tensor; use "
+                "return_tensors=None, or BertTokenizerFast whose overflow comes as padded windows"
+            )
+        if ragged:
             raise ValueError(
                 f"return_tensors='pt' needs equal lengths, but {key!r} is ragged "
                 f"(lengths {sorted({len(v) for v in value})}); pass padding=True or "
                 "padding='max_length' (and truncation=True for long texts)"
             )
-        if key == "offset_mapping":
+        if value == [] and key != "overflow_to_sample_mapping":
+            out[key] = torch.empty((0, 0), dtype=torch.long)  # an empty batch
+        elif key == "offset_mapping":
             out[key] = torch.tensor(value, dtype=torch.long).reshape(len(value), -1, 2)
         else:
             out[key] = torch.tensor(value, dtype=torch.long)

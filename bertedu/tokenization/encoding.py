@@ -46,6 +46,7 @@ import torch
 
 from .alignment import Alignment
 from .batch_encoding import BatchEncoding, finish_batch
+from .overflow import check_overflow_request, check_stride, overflowing_tokens
 from .truncation import (
     resolve_strategies,
     truncate_sequences,
@@ -161,18 +162,28 @@ class EncodingMixin:
         return_special_tokens_mask: bool,
         words: list[int] | None = None,
         pair_words: list[int] | None = None,
+        stride: int = 0,
+        return_overflowing_tokens: bool = False,
     ) -> dict[str, list]:
         """Truncate, add special tokens, token types and the special tokens mask (no padding).
 
         With ``words`` (the word index of each id of ``ids``, ``pair_words`` likewise) the
         example also carries its alignment as the private columns ``_word_ids`` and
-        ``_sequence_ids``, truncated and padded with the ids.
+        ``_sequence_ids``, truncated and padded with the ids. ``return_overflowing_tokens`` adds
+        ``overflowing_tokens`` and ``num_truncated_tokens`` (``bertedu.tokenization.overflow``).
         """
         pair = pair_ids is not None
         n_special = self._check_room(pair, add_special_tokens, truncation, max_length)
         total = len(ids) + (len(pair_ids) if pair_ids is not None else 0) + n_special
+        out: dict[str, Any] = {}
+        if return_overflowing_tokens:
+            check_overflow_request(truncation, pair, max_length)
+            out["overflowing_tokens"] = []
+            out["num_truncated_tokens"] = total - max_length
         if truncation != "do_not_truncate" and max_length is not None and total > max_length:
             n = total - max_length
+            if return_overflowing_tokens:
+                out["overflowing_tokens"] = overflowing_tokens(ids, pair_ids, n, truncation, stride)
             ids, pair_ids = self.truncate_sequences(ids, pair_ids, n, truncation)
             if words is not None:
                 words, pair_words = self.truncate_sequences(words, pair_words, n, truncation)
@@ -184,7 +195,7 @@ class EncodingMixin:
             input_ids = ids + (pair_ids or [])
             token_type_ids = [0] * len(input_ids)
             special = [0] * len(input_ids)
-        out = {"input_ids": input_ids}
+        out["input_ids"] = input_ids
         if return_token_type_ids:
             out["token_type_ids"] = token_type_ids
         if return_special_tokens_mask:
@@ -300,13 +311,25 @@ class EncodingMixin:
         return_token_type_ids: bool | None = None,
         return_attention_mask: bool | None = None,
         return_special_tokens_mask: bool = False,
+        return_offsets_mapping: bool = False,
+        stride: int = 0,
+        return_overflowing_tokens: bool = False,
     ) -> BatchEncoding:
         """Encode one text, a pair, or a batch of texts or pairs for the model.
 
         Returns a ``BatchEncoding`` with ``input_ids``, ``token_type_ids`` and ``attention_mask``
         (lists, or ``(B, T)`` long tensors with ``return_tensors="pt"``; a single text gives
-        ``(1, T)``).
+        ``(1, T)``), and per row the alignment (``word_ids()``, ``sequence_ids()``).
+        ``return_overflowing_tokens`` adds ``overflowing_tokens`` (what truncation removed, with
+        ``stride`` ids of context) and ``num_truncated_tokens`` per example; windows of a long
+        text are the fast tokenizer's.
         """
+        if return_offsets_mapping:
+            raise NotImplementedError(
+                "return_offsets_mapping is not available in the pure-Python BertTokenizer; "
+                "use BertTokenizerFast for character offsets"
+            )
+        check_stride(stride)
         padding, truncation, max_length = resolve_strategies(
             padding, truncation, max_length, self.model_max_length, pad_to_multiple_of
         )
@@ -332,9 +355,17 @@ class EncodingMixin:
                     return_special_tokens_mask,
                     words=words,
                     pair_words=pair_words,
+                    stride=stride,
+                    return_overflowing_tokens=return_overflowing_tokens,
                 )
             )
         attention = True if return_attention_mask is None else return_attention_mask
+        if not examples:  # an empty batch: empty columns, as the fast tokenizer gives
+            keys = ["input_ids", "token_type_ids", "attention_mask", "special_tokens_mask"]
+            wanted = [True, return_token_type_ids is not False, attention,
+                      return_special_tokens_mask]
+            data = {k: [] for k, w in zip(keys, wanted, strict=True) if w}
+            return finish_batch(data, True, return_tensors)
         examples = self._pad_batch(examples, padding, max_length, pad_to_multiple_of, attention)
         return self._finish(examples, batched, return_tensors)
 

@@ -40,6 +40,7 @@ from tokenizers.models import WordPiece
 from tokenizers.trainers import WordPieceTrainer
 
 from .encoding import BatchEncoding, batch_of_pairs, finish_batch, resolve_strategies
+from .overflow import check_stride, windows_of
 from .slow import BertTokenizer
 from .vocab_files import VOCAB_FILE, load_vocab
 
@@ -175,27 +176,48 @@ class BertTokenizerFast(BertTokenizer):
         return_attention_mask: bool | None = None,
         return_special_tokens_mask: bool = False,
         return_offsets_mapping: bool = False,
+        stride: int = 0,
+        return_overflowing_tokens: bool = False,
     ) -> BatchEncoding:
         """Encode one text, a pair, or a batch, like ``BertTokenizer.__call__``.
 
         ``return_offsets_mapping=True`` adds ``offset_mapping``: per token the ``(start, end)``
         character span in its input text, ``(0, 0)`` for special tokens and padding.
+
+        ``return_overflowing_tokens=True`` keeps what truncation cuts as more rows (windows,
+        see ``bertedu.tokenization.overflow``): each window repeats the last ``stride`` tokens of
+        the one before, and ``overflow_to_sample_mapping`` names the input row of each window.
         """
         padding, truncation, max_length = resolve_strategies(
             padding, truncation, max_length, self.model_max_length, pad_to_multiple_of
         )
         batched, pairs = batch_of_pairs(text, text_pair, is_split_into_words)
+        if not batched:
+            # As transformers' fast tokenizer: a lone empty second text ("" or []) is no pair,
+            # so truncation gives its room to the first text (in a batch it stays a pair).
+            pairs = [(pairs[0][0], pairs[0][1] or None)]
         for pair in pairs:
             _check_input(pair, is_split_into_words)
         has_pair = any(second is not None for _, second in pairs)
         self._check_room(has_pair, add_special_tokens, truncation, max_length)
+        check_stride(stride)
         inputs = [first if second is None else (first, second) for first, second in pairs]
-        self._set_truncation_and_padding(padding, truncation, max_length, pad_to_multiple_of)
+        self._set_truncation_and_padding(
+            padding, truncation, max_length, pad_to_multiple_of, stride
+        )
         try:
             encodings = self._tokenizer.encode_batch(
                 inputs, add_special_tokens=add_special_tokens, is_pretokenized=is_split_into_words
             )
-        except Exception as err:  # the Rust side raises a bare Exception
+        except BaseException as err:  # Rust raises a bare Exception, or panics
+            if "`stride` must be strictly less than" in str(err):
+                raise ValueError(
+                    f"stride={stride} leaves no room: it must be smaller than the tokens a "
+                    f"window has for the truncated text (max_length={max_length} minus the "
+                    "special tokens and, for a pair, the other text)"
+                ) from None
+            if not isinstance(err, Exception):
+                raise
             if "Second sequence not provided" in str(err):
                 raise ValueError("truncation='only_second' needs a pair of sequences") from err
             if "Truncation error" in str(err):
@@ -204,6 +226,8 @@ class BertTokenizerFast(BertTokenizer):
                     f"{truncation!r}: the sequence to truncate is too short ({err})"
                 ) from err
             raise
+        if return_overflowing_tokens:
+            encodings, sample_of_row = windows_of(encodings)
         data: dict[str, list] = {"input_ids": [e.ids for e in encodings]}
         if return_token_type_ids is not False:
             data["token_type_ids"] = [e.type_ids for e in encodings]
@@ -213,20 +237,29 @@ class BertTokenizerFast(BertTokenizer):
             data["special_tokens_mask"] = [e.special_tokens_mask for e in encodings]
         if return_offsets_mapping:
             data["offset_mapping"] = [e.offsets for e in encodings]
-        return finish_batch(data, batched, return_tensors, encodings=encodings)
+        if return_overflowing_tokens:
+            data["overflow_to_sample_mapping"] = sample_of_row
+        return finish_batch(
+            data, batched or return_overflowing_tokens, return_tensors, encodings=encodings
+        )
 
     encode_plus = __call__
     batch_encode_plus = __call__
 
     def _set_truncation_and_padding(
-        self, padding: str, truncation: str, max_length: int | None, pad_to_multiple_of: int | None
+        self,
+        padding: str,
+        truncation: str,
+        max_length: int | None,
+        pad_to_multiple_of: int | None,
+        stride: int = 0,
     ) -> None:
         """Configure the Rust tokenizer for this call (it keeps the settings as state)."""
         if truncation == "do_not_truncate":
             self._tokenizer.no_truncation()
         else:
             self._tokenizer.enable_truncation(
-                max_length, stride=0, strategy=truncation, direction="right"
+                max_length, stride=stride, strategy=truncation, direction="right"
             )
         if padding == "do_not_pad":
             self._tokenizer.no_padding()

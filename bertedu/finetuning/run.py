@@ -132,7 +132,8 @@ def finetune(
     tokenizer = BertTokenizerFast.from_pretrained(model)
     labels = data_module.label_names(task, data_dir) if spec.head_labels else []
     net = _load_model(spec, model, labels)
-    features = spec.encode(tokenizer, train_ds, True, labels)
+    encoded = spec.encode(tokenizer, train_ds, True, labels)
+    features = getattr(encoded, "features", encoded)  # QA: windows, with the skipped answers
     eval_data = spec.encode(tokenizer, eval_ds, False, labels)
     batches = EpochBatches(features, batch_size, seed, tokenizer.pad_token_id, group_by_length)
     steps = max_steps or max(1, round(epochs * batches.per_epoch))
@@ -146,7 +147,8 @@ def finetune(
     out = Path(output_dir) if output_dir is not None else None
     record = {"task": task, "metric": spec.metric, "train_rows": len(train_ds),
               "eval_rows": len(eval_ds), "steps": steps, "steps_per_epoch": batches.per_epoch,
-              "model": os.fspath(model),
+              "train_features": len(features), "model": os.fspath(model),
+              "skipped_bad_answers": len(getattr(encoded, "skipped", [])),
               "data": data_module.describe_source(task, spec.eval_split, data_dir),
               "args": {**dataclasses.asdict(args), "max_train_samples": max_train_samples,
                        "max_eval_samples": max_eval_samples, "epochs": epochs},

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from . import classification, multiple_choice, token_classification
+from . import classification, multiple_choice, question_answering, token_classification
 from .data import load_split
 
 __all__ = ["Task", "TASKS", "SQUAD_TRAIN_ARTICLES"]
@@ -82,6 +82,10 @@ def _encode_wnut(tokenizer, dataset, train: bool, names: list[str]):
     return features, word_ids, list(dataset["ner_tags"]), names
 
 
+def _encode_squad(tokenizer, dataset, train: bool, names: list[str]):
+    return question_answering.encode(tokenizer, dataset, train, max_length=384, doc_stride=128)
+
+
 def _encode_csqa(tokenizer, dataset, train: bool, names: list[str]):
     return multiple_choice.encode(tokenizer, dataset, max_length=80, task="commonsense_qa")
 
@@ -91,6 +95,8 @@ TASKS: dict[str, Task] = {
                  5e-5, True, _encode_sst2, classification.loss_fn, classification.evaluate),
     "wnut_17": Task("wnut_17", "BertForTokenClassification", "train", "test", "f1", 5e-5, True,
                     _encode_wnut, token_classification.loss_fn, token_classification.evaluate),
+    "squad": Task("squad", "BertForQuestionAnswering", "validation", "validation", "f1", 5e-5,
+                  False, _encode_squad, question_answering.loss_fn, question_answering.evaluate),
     "commonsense_qa": Task("commonsense_qa", "BertForMultipleChoice", "train", "validation",
                            "accuracy", 5e-5, False, _encode_csqa, multiple_choice.loss_fn,
                            multiple_choice.evaluate),

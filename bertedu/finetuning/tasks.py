@@ -65,6 +65,9 @@ def squad_article_split(dev, need_train: bool = True):
     titles = list(dict.fromkeys(all_titles))
     train_titles = set(titles[:SQUAD_TRAIN_ARTICLES])
     in_train = [t in train_titles for t in all_titles]
+    if all(in_train):
+        raise ValueError(f"squad: the evaluation articles are empty (the dev set has "
+                         f"{len(titles)} articles; the first {SQUAD_TRAIN_ARTICLES} train)")
     train = dev.select([i for i, x in enumerate(in_train) if x]) if need_train else None
     return train, dev.select([i for i, x in enumerate(in_train) if not x])
 

@@ -3,15 +3,23 @@
 Commands:
     pretrain   pretrain a BERT from scratch (see ``python -m bertedu pretrain --help``)
     bench      timing experiments, results to CSV (see ``python -m bertedu bench --help``)
+    finetune   fine-tune a pretrained BERT on sst2, wnut_17, squad or commonsense_qa
+    evaluate   score a fine-tuned model on its task
 """
 
 from __future__ import annotations
 
 import sys
 
+# command -> (module, function taking argv, help)
 COMMANDS = {
-    "pretrain": ("bertedu.pretraining.cli", "pretrain a BERT (MLM + NSP) and save a checkpoint"),
-    "bench": ("bertedu.bench", "time eager vs SDPA and bertedu vs transformers, write CSV"),
+    "pretrain": ("bertedu.pretraining.cli", "cli",
+                 "pretrain a BERT (MLM + NSP) and save a checkpoint"),
+    "finetune": ("bertedu.finetuning.cli", "cli",
+                 "fine-tune on sst2, wnut_17, squad or commonsense_qa; keep the best model"),
+    "evaluate": ("bertedu.finetuning.cli", "evaluate_cli",
+                 "score a fine-tuned model folder on its task"),
+    "bench": ("bertedu.bench", "cli", "time eager vs SDPA and bertedu vs transformers, write CSV"),
 }
 
 
@@ -19,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in {"-h", "--help"} or argv[0] not in COMMANDS:
         lines = ["usage: python -m bertedu <command> [options]", "", "commands:"]
-        lines += [f"  {name:<10} {help_}" for name, (_, help_) in COMMANDS.items()]
+        lines += [f"  {name:<10} {help_}" for name, (_, _, help_) in COMMANDS.items()]
         print("\n".join(lines))
         if argv and argv[0] not in {"-h", "--help"}:
             print(f"\nerror: unknown command {argv[0]!r}", file=sys.stderr)
@@ -27,8 +35,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     import importlib
 
-    module = importlib.import_module(COMMANDS[argv[0]][0])
-    return int(module.cli(argv[1:]) or 0)
+    module_name, function, _ = COMMANDS[argv[0]]
+    module = importlib.import_module(module_name)
+    return int(getattr(module, function)(argv[1:]) or 0)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,195 @@
+"""Fine-tune a pretrained BERT on one of the four tasks, in a few lines, on the shared loop.
+
+::
+
+    from bertedu.finetuning import finetune
+    result = finetune("sst2", "path/or/hub-id", output_dir="runs/sst2", epochs=1)
+    result.best["accuracy"]
+
+:func:`finetune` loads the task's rows (:mod:`bertedu.finetuning.data`), the tokenizer and the
+task model, encodes the rows with the task's module, trains with
+:func:`bertedu.training.train` (AdamW, 10% warmup then linear decay, clipping at 1.0; the paper's
+recipe, appendix A.3) on length-grouped, dynamically padded batches, evaluates after every epoch,
+and keeps the best model: ``save_pretrained`` of model and tokenizer into ``output_dir`` whenever
+the task's metric improves, so transformers (or bertedu) loads the folder unchanged.
+``eval_results.json`` records every evaluation, the best one, the arguments, device, torch
+version and date. :func:`evaluate` scores a saved folder again.
+
+References:
+    Devlin et al., 2019, "BERT", section 4 and appendix A.3 (fine-tuning procedure).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import difflib
+import json
+import os
+import platform
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..training.loop import TrainingArguments, train
+from . import data as data_module
+from .batching import EpochBatches
+from .tasks import TASKS, Task
+
+__all__ = ["FinetuneResult", "get_task", "load_task_splits", "finetune", "evaluate"]
+
+
+@dataclasses.dataclass
+class FinetuneResult:
+    """What :func:`finetune` returns: the trained model, its tokenizer, the per-step history of
+    the loop, every evaluation (one per epoch) and the best one."""
+
+    model: Any
+    tokenizer: Any
+    history: list[dict[str, float]]
+    evaluations: list[dict[str, float]]
+    best: dict[str, float]
+    output_dir: str | None
+
+
+def get_task(name: str) -> Task:
+    """The :class:`~bertedu.finetuning.tasks.Task` called ``name`` (a typo names the closest)."""
+    if name not in TASKS:
+        close = difflib.get_close_matches(name, list(TASKS), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ValueError(f"unknown task {name!r}{hint}: choose one of {', '.join(TASKS)}")
+    return TASKS[name]
+
+
+def load_task_splits(task: Task, data_dir=None, max_train_samples: int | None = None,
+                     max_eval_samples: int | None = None, need_train: bool = True):
+    """(train, eval) ``datasets.Dataset`` of a task, each cut to its first ``max_*`` rows."""
+    train_ds, eval_ds = task.splits(data_dir, need_train)
+
+    def cut(ds, n):
+        if ds is None or n is None:
+            return ds
+        if n < 1:
+            raise ValueError(f"max samples must be >= 1, got {n}")
+        return ds.select(range(min(n, len(ds))))
+
+    return cut(train_ds, max_train_samples), cut(eval_ds, max_eval_samples)
+
+
+def _environment(device: str) -> dict[str, str]:
+    name = torch.cuda.get_device_name(device) if device.startswith("cuda") else platform.processor()
+    return {"device": device, "device_name": name or platform.machine(),
+            "torch_version": torch.__version__, "threads": str(torch.get_num_threads()),
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+
+
+def _load_model(task: Task, model_name: str | os.PathLike, labels: list[str]):
+    import bertedu
+
+    cls = getattr(bertedu, task.model_class)
+    overrides = {}
+    if task.head_labels:
+        overrides = {"id2label": dict(enumerate(labels)),
+                     "label2id": {name: i for i, name in enumerate(labels)}}
+    return cls.from_pretrained(model_name, **overrides)
+
+
+def finetune(
+    task: str,
+    model: str | os.PathLike,
+    output_dir: str | os.PathLike | None = None,
+    epochs: float = 1,
+    learning_rate: float | None = None,
+    batch_size: int = 32,
+    max_train_samples: int | None = None,
+    max_eval_samples: int | None = None,
+    max_steps: int | None = None,
+    seed: int = 42,
+    precision: str = "fp32",
+    device: str | None = None,
+    warmup_ratio: float = 0.1,
+    weight_decay: float = 0.01,
+    group_by_length: bool = True,
+    eval_steps: int | None = None,
+    progress: bool = True,
+    data_dir: str | os.PathLike | None = None,
+) -> FinetuneResult:
+    """Fine-tune ``model`` (a folder or hub id) on ``task`` and evaluate after each epoch.
+
+    ``learning_rate`` defaults to the task's (:data:`~bertedu.finetuning.tasks.TASKS`).
+    ``max_steps`` overrides ``epochs``. Evaluation runs after every epoch, or every
+    ``eval_steps`` steps, and at the end. With ``output_dir``, the best model and its tokenizer
+    are saved there with ``save_pretrained``, next to ``eval_results.json`` (rewritten after each
+    evaluation, so a stopped run keeps what it measured).
+    """
+    from ..tokenization import BertTokenizerFast
+
+    spec = get_task(task)
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    torch.manual_seed(seed)
+    train_ds, eval_ds = load_task_splits(spec, data_dir, max_train_samples, max_eval_samples)
+    tokenizer = BertTokenizerFast.from_pretrained(model)
+    labels = data_module.label_names(task, data_dir) if spec.head_labels else []
+    net = _load_model(spec, model, labels)
+    encoded = spec.encode(tokenizer, train_ds, True, labels)
+    features = getattr(encoded, "features", encoded)  # QA: windows, with the skipped answers
+    eval_data = spec.encode(tokenizer, eval_ds, False, labels)
+    batches = EpochBatches(features, batch_size, seed, tokenizer.pad_token_id, group_by_length)
+    steps = max_steps or max(1, round(epochs * batches.per_epoch))
+    args = TrainingArguments(
+        steps=steps, batch_size=batch_size, lr=learning_rate or spec.learning_rate,
+        warmup=int(warmup_ratio * steps), weight_decay=weight_decay, clip=1.0,
+        eval_every=eval_steps or batches.per_epoch, seed=seed, precision=precision, device=device,
+        progress=progress)
+    evaluations: list[dict[str, float]] = []
+    best: dict[str, float] = {}
+    out = Path(output_dir) if output_dir is not None else None
+    record = {"task": task, "metric": spec.metric, "train_rows": len(train_ds),
+              "eval_rows": len(eval_ds), "steps": steps, "steps_per_epoch": batches.per_epoch,
+              "train_features": len(features), "model": os.fspath(model),
+              "skipped_bad_answers": len(getattr(encoded, "skipped", [])),
+              "data": data_module.describe_source(task, spec.eval_split, data_dir),
+              "args": {**dataclasses.asdict(args), "max_train_samples": max_train_samples,
+                       "max_eval_samples": max_eval_samples, "epochs": epochs},
+              **_environment(device)}
+    done = [0]
+
+    def counting_batches(k: int) -> dict[str, torch.Tensor]:
+        done[0] = k + 1
+        return batches(k)
+
+    def evaluate_hook(m) -> dict[str, float]:
+        scores = spec.evaluate(m, eval_data, 2 * batch_size, device)
+        scores = {**scores, "step": done[0], "epoch": round(done[0] / batches.per_epoch, 3)}
+        evaluations.append(scores)
+        if not best or scores[spec.metric] > best[spec.metric]:
+            best.clear()
+            best.update(scores)
+            if out is not None:
+                m.save_pretrained(out)
+                tokenizer.save_pretrained(out)
+        if out is not None:
+            record.update(best=best, evaluations=evaluations, finished=done[0] >= steps)
+            (out / "eval_results.json").write_text(json.dumps(record, indent=2) + "\n")
+        return {k: v for k, v in scores.items() if k not in {"step", "epoch"}}
+
+    history = train(net, args, counting_batches, spec.loss_fn, evaluate=evaluate_hook, desc=task)
+    return FinetuneResult(net, tokenizer, history, evaluations, best,
+                          os.fspath(out) if out is not None else None)
+
+
+def evaluate(task: str, model: str | os.PathLike, batch_size: int = 64,
+             max_eval_samples: int | None = None, device: str | None = None,
+             data_dir: str | os.PathLike | None = None) -> dict[str, float]:
+    """Score a fine-tuned folder (or hub id) on ``task``'s evaluation split."""
+    from ..tokenization import BertTokenizerFast
+
+    spec = get_task(task)
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    _, eval_ds = load_task_splits(spec, data_dir, None, max_eval_samples, need_train=False)
+    tokenizer = BertTokenizerFast.from_pretrained(model)
+    labels = data_module.label_names(task, data_dir) if spec.head_labels else []
+    net = _load_model(spec, model, labels).to(device)
+    return spec.evaluate(net, spec.encode(tokenizer, eval_ds, False, labels), batch_size,
+                         device)

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .batching import sorted_batches
+from . import classification
 from .classification import check_columns
 from .metrics import accuracy
 
@@ -63,28 +63,15 @@ def encode(tokenizer, dataset: Any, max_length: int = 80, with_labels: bool = Tr
 
 
 def loss_fn(model: nn.Module, batch: dict[str, torch.Tensor]):
-    """C-way cross-entropy of the choice scores (B, C) at ``batch["labels"]`` (B,)."""
-    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
-                   token_type_ids=batch["token_type_ids"]).logits  # (B, C)
-    return F.cross_entropy(logits.float(), batch["labels"]), {}
+    """C-way cross-entropy of the choice scores (B, C) at ``batch["labels"]`` (B,): the same
+    computation as the classification loss, over choices instead of classes."""
+    return classification.loss_fn(model, batch)
 
 
-@torch.no_grad()
 def predict(model: nn.Module, features: Sequence[dict[str, Any]], batch_size: int = 32,
             device: str | torch.device = "cpu") -> torch.Tensor:
     """Choice scores (N, C) of every question, in the order of ``features``."""
-    was_training = model.training
-    model.eval()
-    out = None
-    for idx, batch in sorted_batches(features, batch_size, model.config.pad_token_id or 0):
-        logits = model(input_ids=batch["input_ids"].to(device),
-                       attention_mask=batch["attention_mask"].to(device),
-                       token_type_ids=batch["token_type_ids"].to(device)).logits  # (b, C)
-        if out is None:
-            out = torch.empty(len(features), logits.shape[-1])
-        out[idx] = logits.float().cpu()
-    model.train(was_training)
-    return out
+    return classification.predict(model, features, batch_size, device)
 
 
 def evaluate(model: nn.Module, features: Sequence[dict[str, Any]], batch_size: int = 32,

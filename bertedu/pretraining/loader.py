@@ -139,9 +139,9 @@ class ShardNspStream(IterableDataset):
         self.window, self.bucket, self.start_batch = window, bucket, start_batch
         docs = _Documents(self._shards, documents)
         counts = self._shards.sentence_counts()
-        self.units = [i for i, d in enumerate(docs.indices) if counts[d] >= 2]
-        if len(docs) < 2 or len(self.units) < world_size:
-            raise ValueError(f"{len(docs)} document(s), {len(self.units)} with 2+ sentences: "
+        self.eligible = [i for i, d in enumerate(docs.indices) if counts[d] >= 2]
+        if len(docs) < 2 or len(self.eligible) < world_size:
+            raise ValueError(f"{len(docs)} document(s), {len(self.eligible)} with 2+ sentences: "
                              f"too few for next-sentence prediction on {world_size} rank(s)")
         self.documents = docs.indices
 
@@ -150,19 +150,25 @@ class ShardNspStream(IterableDataset):
         state["_shards"] = None
         return state
 
+    def units(self, p: int) -> list[int]:
+        """This rank's documents in pass ``p``, in order (positions in ``self.documents``)."""
+        g = torch.Generator().manual_seed(_mix(self.seed, p))
+        order = torch.randperm(len(self.eligible), generator=g).tolist()  # the same on every rank
+        return [self.eligible[order[pos]] for pos in range(self.rank, len(order), self.world_size)]
+
+    def unit_pairs(self, docs: Sequence, p: int, d: int) -> list[NspInstance]:
+        """The NSP pairs of unit ``(p, d)``: a function of the seed, ``p`` and ``d`` alone."""
+        return _instances_from_document(
+            docs, d, self.max_seq_length, self.short_seq_prob, self.nsp_probability,
+            self.tokenizer.cls_token_id, self.tokenizer.sep_token_id,
+            random.Random(_mix(self.seed, p, d)))
+
     def _unit_stream(self, docs: _Documents) -> Iterator[NspInstance]:
         """The pairs of this rank's units, pass after pass."""
-        cls_id, sep_id = self.tokenizer.cls_token_id, self.tokenizer.sep_token_id
         p = 0
         while True:
-            g = torch.Generator().manual_seed(_mix(self.seed, p))
-            order = torch.randperm(len(self.units), generator=g).tolist()
-            for pos in range(self.rank, len(order), self.world_size):
-                d = self.units[order[pos]]
-                rng = random.Random(_mix(self.seed, p, d))
-                yield from _instances_from_document(
-                    docs, d, self.max_seq_length, self.short_seq_prob, self.nsp_probability,
-                    cls_id, sep_id, rng)
+            for d in self.units(p):
+                yield from self.unit_pairs(docs, p, d)
             p += 1
 
     def _windows(self, docs: _Documents) -> Iterator[list[list[NspInstance]]]:

@@ -161,7 +161,6 @@ def prepare_shards(documents: Iterable[Sequence[str]], tokenizer, out_dir: str |
     pending_tokens = 0
 
     def close_shard() -> None:
-        nonlocal pending, pending_tokens
         if not pending:
             return
         name = f"shard-{len(shards):05d}"
@@ -178,7 +177,7 @@ def prepare_shards(documents: Iterable[Sequence[str]], tokenizer, out_dir: str |
             files[part] = {"path": path.name, "bytes": path.stat().st_size}
         shards.append({"name": name, "documents": len(pending), "sentences": len(sentences),
                        "tokens": int(sent_off[-1]), "files": files})
-        pending, pending_tokens = [], 0
+        pending.clear()
 
     bar = None
     if progress:

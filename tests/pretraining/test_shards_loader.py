@@ -77,10 +77,15 @@ def test_ranks_read_disjoint_units_that_together_are_one_process(data):
     # a unit's pairs do not depend on the rank that builds them
     docs = _Documents(shards)
     d = ranks[2].units(0)[0]
-    pairs = lambda s: [(i.input_ids, i.next_sentence_label) for i in s.unit_pairs(docs, 0, d)]
+
+    def pairs(s):
+        return [(i.input_ids, i.next_sentence_label) for i in s.unit_pairs(docs, 0, d)]
+
     assert pairs(ranks[2]) == pairs(one)
     # and pass 0 of the three ranks is pass 0 of one process, as a multiset of pairs
-    flat = lambda s: Counter(tuple(i.input_ids) for d in s.units(0) for i in s.unit_pairs(docs, 0, d))
+    def flat(s):
+        return Counter(tuple(i.input_ids) for u in s.units(0) for i in s.unit_pairs(docs, 0, u))
+
     assert flat(ranks[0]) + flat(ranks[1]) + flat(ranks[2]) == flat(one)
 
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from bertedu import BertTokenizerFast, train_wordpiece_vocab
+from bertedu.__main__ import main
 from bertedu.pretraining.corpus import default_corpus, load_text_corpus, write_corpus
 from bertedu.pretraining.nsp import _tokenize_corpus
 from bertedu.pretraining.prepare_cli import cli
@@ -122,8 +123,8 @@ def test_prepare_refuses_a_used_folder_and_bad_documents(docs, tok, tmp_path):
 
 def test_prepare_command(docs, tok, tmp_path, capsys):
     corpus = write_corpus(tmp_path / "corpus.txt", docs)
-    assert cli(["--out", str(tmp_path / "s"), "--corpus", str(corpus), "--vocab-size", "300",
-                "--no-progress"]) == 0
+    assert main(["prepare", "--out", str(tmp_path / "s"), "--corpus", str(corpus),
+                 "--vocab-size", "300", "--no-progress"]) == 0  # python -m bertedu prepare
     shards = open_shards(tmp_path / "s")
     assert len(shards) == len(docs) and shards.index["vocab_size"] <= 300
     assert f"{shards.num_tokens} tokens" in capsys.readouterr().out

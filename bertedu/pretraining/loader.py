@@ -19,7 +19,9 @@ batches. :class:`ShardNspStream` makes the same kind of batches from the memory-
    collator (:mod:`bertedu.pretraining.masking`) with a generator seeded with ``(seed, r, W, i)``.
 4. **Workers.** With ``n`` workers, worker ``w`` builds batches ``i = w, w + n, ...`` and the
    ``DataLoader`` returns them in order, so the batches do not depend on ``n``; starting at batch
-   ``k`` (a resumed run) gives batches ``k, k+1, ...`` of the run that started at 0.
+   ``k`` (a resumed run) gives batches ``k, k+1, ...`` of the run that started at 0. The price:
+   every worker walks the whole stream of pairs (it masks and collates only its own batches), so
+   pair-making is repeated in each worker, which limits what more workers gain.
 
 The difference from the in-memory path, exactly: the same pairing function on the same token ids,
 but one seeded generator per unit instead of one for the whole corpus, a new draw per pass instead
@@ -63,7 +65,8 @@ def _mix(*parts: int) -> int:
 
 
 class _Documents(Sequence):
-    """Documents ``indices`` of the shards (all by default), with the last ones read cached."""
+    """Documents ``indices`` of the shards (all by default), the last ones read kept in memory
+    (a document's pairs read it, and their random partners, many times)."""
 
     def __init__(self, shards: Shards, indices: Sequence[int] | None = None):
         self.shards = shards
@@ -76,7 +79,7 @@ class _Documents(Sequence):
     def __getitem__(self, i: int) -> list[list[int]]:
         doc = self._cache.get(i)
         if doc is None:
-            if len(self._cache) >= 1024:
+            if len(self._cache) >= 128:
                 self._cache.clear()
             doc = self._cache[i] = self.shards[self.indices[i]]
         return doc

@@ -2,6 +2,7 @@
 
 Commands:
     pretrain   pretrain a BERT from scratch (see ``python -m bertedu pretrain --help``)
+    prepare    tokenize a corpus once into shards for ``pretrain --data``
     bench      timing experiments, results to CSV (see ``python -m bertedu bench --help``)
     finetune   fine-tune a pretrained BERT on sst2, wnut_17, squad or commonsense_qa
     evaluate   score a fine-tuned model on its task
@@ -15,6 +16,8 @@ import sys
 COMMANDS = {
     "pretrain": ("bertedu.pretraining.cli", "cli",
                  "pretrain a BERT (MLM + NSP) and save a checkpoint"),
+    "prepare": ("bertedu.pretraining.prepare_cli", "cli",
+                "tokenize a corpus once into memory-mapped shards (pretrain --data)"),
     "finetune": ("bertedu.finetuning.cli", "cli",
                  "fine-tune on sst2, wnut_17, squad or commonsense_qa; keep the best model"),
     "evaluate": ("bertedu.finetuning.cli", "evaluate_cli",

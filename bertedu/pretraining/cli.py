@@ -6,6 +6,9 @@ documents for evaluation, makes NSP sentence pairs, runs :func:`bertedu.pretrain
 writes ``history.json`` plus, once the last step is done, a transformers-compatible directory
 (``config.json``, ``model.safetensors``, ``vocab.txt``). ``--stop-after`` and ``--resume`` split
 one run over several processes with the same result; one ``--seed`` gives the same run twice.
+With ``--data SHARDS`` (a folder written by ``python -m bertedu prepare``) the corpus, vocabulary
+and token ids come from the shards instead, and the batches from the background loader of
+:mod:`bertedu.pretraining.loader` (``--num-workers``, length buckets unless ``--no-bucket``).
 
 Nothing is written before everything has been checked. Every argument is validated first (a bad
 one exits with status 2 and one line naming the flag), then the corpus, vocabulary, NSP pairs,
@@ -56,6 +59,13 @@ def build_parser() -> argparse.ArgumentParser:
     a("--corpus", nargs="+", default=None,
       help="text files, one sentence per line, blank line between documents "
       "(default: the embedded standard-library corpus)")
+    a("--data", default=None,
+      help="pre-tokenized shards from `python -m bertedu prepare` (instead of --corpus; the "
+      "shards' vocab.txt is used, every pass over them draws new NSP pairs)")
+    a("--num-workers", type=int, default=2,
+      help="background DataLoader workers building batches from --data (0: in this process)")
+    a("--no-bucket", action="store_true",
+      help="with --data: do not group pairs of similar length into batches")
     a("--out", required=True, help="output directory (model, vocab, history.json, checkpoints)")
     a("--overwrite", action="store_true",
       help="replace the run already in --out (without it, a non-empty --out is refused)")
@@ -145,6 +155,13 @@ def _check_arguments(parser: argparse.ArgumentParser, ns: argparse.Namespace):
             parser.error(f"{flag} {value}: must be in {bounds}")
 
     at_least("--steps", ns.steps, 1)
+    at_least("--num-workers", ns.num_workers, 0)
+    if ns.data is not None:
+        if ns.corpus:
+            parser.error("--data and --corpus exclude each other: the shards are the corpus")
+        if not (Path(ns.data) / "index.json").is_file():
+            parser.error(f"--data {ns.data}: not a shard folder (no index.json); write one with "
+                         "python -m bertedu prepare --out DIR")
     at_least("--batch-size", ns.batch_size, 1)
     at_least("--grad-accum", ns.grad_accum, 1)
     at_least("--dupe-factor", ns.dupe_factor, 1)
@@ -224,7 +241,6 @@ def cli(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(argv: Sequence[str] | None) -> int:
-    from ..model.modeling import BertForPreTraining
     from ..tokenization.fast import BertTokenizerFast, train_wordpiece_vocab
     from .corpus import default_corpus, load_text_corpus
     from .nsp import NspDataset
@@ -238,6 +254,8 @@ def _run(argv: Sequence[str] | None) -> int:
     if ns.batch_size % ctx.world_size:
         parser.error(f"--batch-size {ns.batch_size}: the global micro-batch must split evenly "
                      f"over the {ctx.world_size} processes")
+    if ns.data is not None:
+        return _run_from_shards(parser, ns, ctx, device, config, out)
     try:
         docs = load_text_corpus(ns.corpus) if ns.corpus else default_corpus()
     except (OSError, ValueError) as err:
@@ -278,6 +296,51 @@ def _run(argv: Sequence[str] | None) -> int:
         parser.error(f"--eval-every {ns.eval_every}: nothing to evaluate on; --held-out "
                      f"{ns.held_out} keeps {len(eval_docs)} of {len(docs)} documents (2 or more "
                      "are needed, one with 2 sentences)")
+    model, args = _model_and_arguments(parser, ns, config, device, out)
+    _start_writing(ctx, ns, out, new_vocab)
+    history = pretrain(model, tokenizer, train, args, eval_dataset=held, resume_from=ns.resume)
+    return _finish(ctx, ns, out, history, model, tokenizer)
+
+
+def _run_from_shards(parser, ns, ctx, device, config, out) -> int:
+    """``--data``: the shards' vocabulary and documents, batches from the background loader."""
+    from ..tokenization.fast import BertTokenizerFast
+    from .loader import nsp_dataset_from_shards, pretrain_from_shards
+    from .shards import ShardError, open_shards
+
+    try:
+        tokenizer = BertTokenizerFast(ns.vocab) if ns.vocab else None
+        shards = open_shards(ns.data, tokenizer)
+        tokenizer = tokenizer or shards.tokenizer()
+    except (ShardError, OSError, ValueError, KeyError) as err:
+        parser.error(f"--data {ns.data}: {err}")
+    config = config.copy(vocab_size=len(tokenizer))
+    train_docs, eval_docs = _split(list(range(len(shards))), ns.held_out, ns.seed)
+    held = None
+    try:
+        held = nsp_dataset_from_shards(shards, tokenizer, eval_docs, max_seq_length=ns.seq_len,
+                                       short_seq_prob=ns.short_seq_prob, seed=ns.seed + 1)
+    except ValueError:
+        if ns.eval_every:
+            parser.error(f"--eval-every {ns.eval_every}: nothing to evaluate on; --held-out "
+                         f"{ns.held_out} keeps {len(eval_docs)} of {len(shards)} documents")
+    counts = shards.sentence_counts()
+    if len(train_docs) < 2 or sum(counts[d] >= 2 for d in train_docs) < ctx.world_size:
+        parser.error(f"--data {ns.data}: {len(train_docs)} training document(s) after "
+                     f"--held-out {ns.held_out}, too few with 2+ sentences for "
+                     f"{ctx.world_size} process(es)")
+    model, args = _model_and_arguments(parser, ns, config, device, out)
+    _start_writing(ctx, ns, out, None)
+    history = pretrain_from_shards(
+        model, tokenizer, shards, args, documents=sorted(train_docs), eval_dataset=held,
+        resume_from=ns.resume, max_seq_length=ns.seq_len, short_seq_prob=ns.short_seq_prob,
+        num_workers=ns.num_workers, bucket=not ns.no_bucket)
+    return _finish(ctx, ns, out, history, model, tokenizer)
+
+
+def _model_and_arguments(parser, ns, config, device, out):
+    from ..model.modeling import BertForPreTraining
+
     torch.manual_seed(ns.seed)
     model = BertForPreTraining(config)
     args = PretrainingArguments(
@@ -290,8 +353,11 @@ def _run(argv: Sequence[str] | None) -> int:
     )
     if ns.resume:
         _resume_state(parser, ns, model, args)
+    return model, args
 
-    # ------------------------------------------------------------- training starts: write
+
+def _start_writing(ctx, ns, out: Path, new_vocab) -> None:
+    """Training starts: rank 0 prepares --out (every rank has checked it first)."""
     ctx.barrier()  # every rank has checked --out before rank 0 writes into it
     if ctx.is_main:
         out.mkdir(parents=True, exist_ok=True)
@@ -299,7 +365,9 @@ def _run(argv: Sequence[str] | None) -> int:
             _remove_previous_run(out)
         if new_vocab is not None:
             _write_atomically(out / "vocab.txt", "".join(t + "\n" for t in new_vocab))
-    history = pretrain(model, tokenizer, train, args, eval_dataset=held, resume_from=ns.resume)
+
+
+def _finish(ctx, ns, out: Path, history, model, tokenizer) -> int:
     if not ctx.is_main:
         return 0
     _write_atomically(out / "history.json", json.dumps(history, indent=1))

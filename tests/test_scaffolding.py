@@ -1,5 +1,9 @@
-"""Teaching scaffolding: a glossary of at least 40 terms, and every chapter opens with learning
-objectives and closes with a summary."""
+"""Teaching scaffolding: a glossary of at least 40 terms that the chapters reference with the
+``{term}`` role, and every chapter opens with learning objectives and closes with a summary.
+
+The ``{term}`` checks need no Sphinx build: the markdown cells are parsed with markdown-it and
+MyST's role and math plugins (the parser the book build uses), so a reference inside a code span
+or an equation, which the book would print as text, is not counted as one."""
 
 from __future__ import annotations
 
@@ -8,6 +12,10 @@ import re
 from pathlib import Path
 
 import pytest
+from markdown_it import MarkdownIt
+from mdit_py_plugins.colon_fence import colon_fence_plugin
+from mdit_py_plugins.dollarmath import dollarmath_plugin
+from mdit_py_plugins.myst_role import myst_role_plugin
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -43,3 +51,71 @@ def test_chapter_opens_with_objectives_and_closes_with_a_summary(notebook):
                 if line.startswith("## ")]
     closing = [h for h in headings if h != "## Exercises"][-1:]
     assert closing == ["## Summary"], f"the last section is {closing}, not a summary"
+
+
+# ---------------------------------------------------------------- {term} references
+_MD = (MarkdownIt("commonmark").use(myst_role_plugin).use(colon_fence_plugin)
+       .use(dollarmath_plugin, double_inline=True))
+
+
+# directives whose body is code or math, not markdown
+_LITERAL = {"code", "code-block", "code-cell", "sourcecode", "math", "eval-rst", "raw", "glossary"}
+
+
+def term_references(markdown: str) -> list[str]:
+    """The targets of the ``{term}`` roles of a markdown text, lowercased (Sphinx matches glossary
+    terms case-insensitively): ``{term}`text <target>``` names ``target``, ``{term}`target```
+    itself."""
+    def roles(tokens):
+        for t in tokens:
+            if t.type == "myst_role" and t.meta.get("name") == "term":
+                yield t.content
+            directive = re.fullmatch(r"\{([\w:-]+)\}.*", t.info.strip()) if t.info else None
+            fenced = t.type in ("fence", "colon_fence")
+            if fenced and directive and directive.group(1) not in _LITERAL:
+                body = re.sub(r"(?m)^:[\w-]+:.*\n", "", t.content)  # the directive's options
+                yield from roles(_MD.parse(body))  # MyST parses a directive's body as markdown
+            yield from roles(t.children or [])
+
+    out = []
+    for content in roles(_MD.parse(markdown)):
+        target = re.fullmatch(r"(?s).*?<([^<>]+)>\s*", content)
+        out.append(" ".join((target.group(1) if target else content).split()).lower())
+    return out
+
+
+def test_term_references_parses_the_role_like_the_book_build():
+    text = ("A {term}`Padding` and **{term}`hidden states <hidden state>`**, not `{term}`code``,\n"
+            "not $x = {term}`math`$, and {term}`[CLS] <CLS token>`.\n\n```\n{term}`fenced`\n```\n"
+            "```{admonition} Title\n:class: tip\n- {term}`MLM`\n```\n"
+            "```{code-block} python\n{term}`code`\n```\n")
+    assert term_references(text) == ["padding", "hidden state", "cls token", "mlm"]
+
+
+def _references() -> dict[str, list[str]]:
+    return {nb.stem: [ref for text in _markdown(nb) for ref in term_references(text)]
+            for nb in CHAPTERS}
+
+
+def test_every_term_reference_names_a_glossary_term():
+    defined = {t.lower() for t in glossary_terms((ROOT / "book" / "glossary.md").read_text())}
+    unknown = {f"{chapter}: {ref}" for chapter, refs in _references().items()
+               for ref in refs if ref not in defined}
+    assert not unknown, f"{{term}} references to undefined terms: {sorted(unknown)}"
+
+
+def test_every_glossary_term_is_referenced_from_a_chapter():
+    terms = glossary_terms((ROOT / "book" / "glossary.md").read_text())
+    referenced = {ref for refs in _references().values() for ref in refs}
+    unused = [t for t in terms if t.lower() not in referenced]
+    assert not unused, f"glossary terms no chapter references with {{term}}: {unused}"
+
+
+@pytest.mark.parametrize("notebook", CHAPTERS, ids=[n.stem for n in CHAPTERS])
+def test_chapter_references_at_least_3_glossary_terms_from_markdown_only(notebook):
+    cells = json.loads(notebook.read_text())["cells"]
+    refs = {ref for text in _markdown(notebook) for ref in term_references(text)}
+    assert len(refs) >= 3, f"{notebook.stem} references only {sorted(refs)} with {{term}}"
+    in_code = [i for i, c in enumerate(cells)
+               if c["cell_type"] != "markdown" and "{term}`" in "".join(c["source"])]
+    assert not in_code, f"{{term}} roles in non-markdown cells {in_code}: only markdown has roles"

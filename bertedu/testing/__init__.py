@@ -9,12 +9,13 @@ when a case fails; ``raise_on_failure=False`` returns the result for grading, an
 
 One module per part of the book: ``model`` (chapters 1, 3, 4, 6), ``tokenization`` (2),
 ``positions`` (5), ``heads`` (7-8), ``decoder`` (9), ``pretraining`` (10), ``optimization``
-(11), ``timing`` (12) and ``finetuning`` (13); the framework is in ``result``. Every checker is
-importable from ``bertedu.testing`` itself.
+(11), ``timing`` (12), ``finetuning`` (13) and ``after_bert`` (19); the framework is in
+``result``. Every checker is importable from ``bertedu.testing`` itself.
 """
 
 from __future__ import annotations
 
+from .after_bert import check_rtd_loss
 from .decoder import check_cache_update, check_causal_mask
 from .finetuning import check_classifier_logits
 from .heads import check_mean_pooling, check_mlm_head, check_qa_loss
@@ -46,6 +47,7 @@ __all__ = [
     "check_parameter_count",
     "check_qa_loss",
     "check_relative_scores",
+    "check_rtd_loss",
     "check_sdpa_bias",
     "check_truncate_longest_first",
     "check_truncate_seq_pair",

@@ -16,6 +16,7 @@ importable from ``bertedu.testing`` itself.
 from __future__ import annotations
 
 from .decoder import check_cache_update, check_causal_mask
+from .distillation import check_distillation_loss
 from .finetuning import check_classifier_logits
 from .heads import check_mean_pooling, check_mlm_head, check_qa_loss
 from .model import check_attention, check_embeddings, check_layer, check_parameter_count
@@ -28,6 +29,7 @@ from .tokenization import check_basic_tokenize, check_truncate_longest_first, ch
 
 __all__ = [
     "check_classifier_logits",
+    "check_distillation_loss",
     "GROUPS",
     "CaseOutcome",
     "CheckResult",

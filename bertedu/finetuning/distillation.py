@@ -226,6 +226,7 @@ def distill(teacher, student, task: str = "sst2", tokenizer=None, temperature: f
         if not isinstance(teacher, (str, os.PathLike)):
             raise ValueError("pass tokenizer= when the teacher is a model, not a folder")
         tokenizer = BertTokenizerFast.from_pretrained(teacher)
+    source = os.fspath(teacher) if isinstance(teacher, (str, os.PathLike)) else None
     teacher, student = _load(teacher, "teacher"), _load(student, "student")
     labels = data_module.label_names(task, data_dir)
     for role, net in (("teacher", teacher), ("student", student)):
@@ -293,7 +294,8 @@ def distill(teacher, student, task: str = "sst2", tokenizer=None, temperature: f
     out_dir = Path(output_dir) if output_dir is not None else None
     record = {"task": task, "metric": spec.metric, "train_rows": len(train_ds),
               "eval_rows": len(eval_ds), "steps": steps, "steps_per_epoch": batches.per_epoch,
-              "teacher_layers": total, "student_layers": k, "teacher": teacher_scores,
+              "teacher_model": source, "teacher_layers": total, "student_layers": k,
+              "teacher": teacher_scores,
               "distillation": {"temperature": temperature, "alpha": alpha,
                                "hidden_weight": hidden_weight, "hidden_loss": hidden_loss,
                                "layer_map": list(layer_map)},
@@ -362,10 +364,9 @@ def cli(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     try:
         layers = [int(j) for j in args.layers.split(",")] if args.layers else None
-        teacher = _load(args.teacher, "teacher")
-        student = student_from_teacher(teacher, layers, args.num_layers)
+        student = student_from_teacher(_load(args.teacher, "teacher"), layers, args.num_layers)
         result = distill(
-            teacher, student, args.task, tokenizer=_tokenizer(args.teacher),
+            args.teacher, student, args.task,
             temperature=args.temperature, alpha=args.alpha, hidden_weight=args.hidden_weight,
             hidden_loss=args.hidden_loss, output_dir=args.output_dir, epochs=args.epochs,
             learning_rate=args.learning_rate, batch_size=args.batch_size,
@@ -378,8 +379,3 @@ def cli(argv: list[str] | None = None) -> int:
                       "output_dir": result.output_dir}, indent=2))
     return 0
 
-
-def _tokenizer(path):
-    from ..tokenization import BertTokenizerFast
-
-    return BertTokenizerFast.from_pretrained(path)

@@ -165,7 +165,7 @@ def distill_run(teacher_dir, tmp_path_factory):
     return result, out
 
 
-def test_distill_evaluates_each_epoch_and_saves_the_best_student(distill_run):
+def test_distill_evaluates_each_epoch_and_saves_the_best_student(distill_run, teacher_dir):
     result, out = distill_run
     assert len(result.history) == 8  # 2 epochs of 64 rows / 16
     assert all({"kl", "ce", "hidden"} <= set(h) for h in result.history)
@@ -176,6 +176,7 @@ def test_distill_evaluates_each_epoch_and_saves_the_best_student(distill_run):
     record = json.loads((out / "eval_results.json").read_text())
     assert record["best"]["accuracy"] == max(e["accuracy"] for e in result.evaluations)
     assert record["teacher_layers"] == 6 and record["student_layers"] == 2
+    assert record["teacher_model"] == str(teacher_dir)
     assert record["distillation"] == {"temperature": 2.0, "alpha": 0.7, "hidden_weight": 0.5,
                                       "hidden_loss": "cosine", "layer_map": [3, 6]}
     assert record["teacher"]["accuracy"] == result.teacher["accuracy"] and record["finished"]
@@ -271,3 +272,17 @@ def test_bad_input_is_refused_with_a_clear_message(tokenizer):
         distillation_loss(torch.zeros(2, 2), torch.zeros(2, 3), torch.zeros(2).long())
     with pytest.raises(ValueError, match="labels are needed"):
         distillation_loss(torch.zeros(2, 2), torch.zeros(2, 2), None, alpha=0.5)
+
+
+def test_distillation_pulls_the_student_towards_the_teacher(tokenizer):
+    teacher = tiny_classifier(tokenizer, dropout=0.0, seed=3)
+    with torch.no_grad():
+        teacher.classifier.weight.mul_(20)  # confident teacher: a KL worth reducing
+    student = student_from_teacher(teacher, layers=(2,))
+    result = distill(teacher, student, tokenizer=tokenizer, alpha=1.0, temperature=1.0,
+                     epochs=8, batch_size=8, max_train_samples=16, max_eval_samples=8,
+                     learning_rate=3e-3, warmup_ratio=0.0, evaluate_teacher=False,
+                     progress=False)
+    kl = [h["kl"] for h in result.history]
+    assert len(kl) == 16 and kl[0] > 1e-3
+    assert sum(kl[-4:]) < 0.5 * sum(kl[:4]), kl

@@ -277,12 +277,12 @@ def test_bad_input_is_refused_with_a_clear_message(tokenizer):
 def test_distillation_pulls_the_student_towards_the_teacher(tokenizer):
     teacher = tiny_classifier(tokenizer, dropout=0.0, seed=3)
     with torch.no_grad():
-        teacher.classifier.weight.mul_(20)  # confident teacher: a KL worth reducing
-    student = student_from_teacher(teacher, layers=(2,))
+        teacher.classifier.bias.copy_(torch.tensor([2.0, -2.0]))  # a confident teacher
+    student = tiny_classifier(tokenizer, layers=1, dropout=0.0, seed=4)  # a random student
     result = distill(teacher, student, tokenizer=tokenizer, alpha=1.0, temperature=1.0,
                      epochs=8, batch_size=8, max_train_samples=16, max_eval_samples=8,
-                     learning_rate=3e-3, warmup_ratio=0.0, evaluate_teacher=False,
+                     learning_rate=3e-2, warmup_ratio=0.0, evaluate_teacher=False,
                      progress=False)
     kl = [h["kl"] for h in result.history]
-    assert len(kl) == 16 and kl[0] > 1e-3
-    assert sum(kl[-4:]) < 0.5 * sum(kl[:4]), kl
+    assert len(kl) == 16 and kl[0] > 0.3
+    assert sum(kl[-4:]) < 0.2 * sum(kl[:4]), kl

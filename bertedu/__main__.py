@@ -6,6 +6,7 @@ Commands:
     bench      timing experiments, results to CSV (see ``python -m bertedu bench --help``)
     finetune   fine-tune a pretrained BERT on sst2, wnut_17, squad or commonsense_qa
     evaluate   score a fine-tuned model on its task
+    distill    distill a fine-tuned classifier into a student with fewer layers
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ COMMANDS = {
                  "fine-tune on sst2, wnut_17, squad or commonsense_qa; keep the best model"),
     "evaluate": ("bertedu.finetuning.cli", "evaluate_cli",
                  "score a fine-tuned model folder on its task"),
+    "distill": ("bertedu.finetuning.distillation", "cli",
+                "distill a fine-tuned classifier into a student with a third of its layers"),
     "bench": ("bertedu.bench", "cli", "time eager vs SDPA and bertedu vs transformers, write CSV"),
 }
 

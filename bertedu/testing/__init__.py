@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from .after_bert import check_rtd_loss
 from .decoder import check_cache_update, check_causal_mask
+from .distillation import check_distillation_loss
 from .finetuning import check_classifier_logits
 from .heads import check_mean_pooling, check_mlm_head, check_qa_loss
 from .model import check_attention, check_embeddings, check_layer, check_parameter_count
@@ -29,6 +30,7 @@ from .tokenization import check_basic_tokenize, check_truncate_longest_first, ch
 
 __all__ = [
     "check_classifier_logits",
+    "check_distillation_loss",
     "GROUPS",
     "CaseOutcome",
     "CheckResult",

@@ -37,7 +37,8 @@ from . import data as data_module
 from .batching import EpochBatches
 from .tasks import TASKS, Task
 
-__all__ = ["FinetuneResult", "get_task", "load_task_splits", "finetune", "evaluate"]
+__all__ = ["FinetuneResult", "get_task", "load_task_splits", "load_task_model", "finetune",
+           "evaluate"]
 
 
 @dataclasses.dataclass
@@ -84,7 +85,9 @@ def _environment(device: str) -> dict[str, str]:
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
 
 
-def _load_model(task: Task, model_name: str | os.PathLike, labels: list[str]):
+def load_task_model(task: Task, model_name: str | os.PathLike, labels: list[str]):
+    """``task``'s model class (a bertedu ``BertFor...``) from a folder or hub id; a new head gets
+    ``labels`` as its ``id2label``/``label2id`` and is initialised from torch's RNG."""
     import bertedu
 
     cls = getattr(bertedu, task.model_class)
@@ -131,7 +134,7 @@ def finetune(
     train_ds, eval_ds = load_task_splits(spec, data_dir, max_train_samples, max_eval_samples)
     tokenizer = BertTokenizerFast.from_pretrained(model)
     labels = data_module.label_names(task, data_dir) if spec.head_labels else []
-    net = _load_model(spec, model, labels)
+    net = load_task_model(spec, model, labels)
     encoded = spec.encode(tokenizer, train_ds, True, labels)
     features = getattr(encoded, "features", encoded)  # QA: windows, with the skipped answers
     eval_data = spec.encode(tokenizer, eval_ds, False, labels)
@@ -190,6 +193,6 @@ def evaluate(task: str, model: str | os.PathLike, batch_size: int = 64,
     _, eval_ds = load_task_splits(spec, data_dir, None, max_eval_samples, need_train=False)
     tokenizer = BertTokenizerFast.from_pretrained(model)
     labels = data_module.label_names(task, data_dir) if spec.head_labels else []
-    net = _load_model(spec, model, labels).to(device)
+    net = load_task_model(spec, model, labels).to(device)
     return spec.evaluate(net, spec.encode(tokenizer, eval_ds, False, labels), batch_size,
                          device)

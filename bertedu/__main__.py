@@ -3,6 +3,7 @@
 Commands:
     pretrain   pretrain a BERT from scratch (see ``python -m bertedu pretrain --help``)
     bench      timing experiments, results to CSV (see ``python -m bertedu bench --help``)
+    bench-finetune  fine-tuning side by side with transformers, or against its ``Trainer``
     finetune   fine-tune a pretrained BERT on sst2, wnut_17, squad or commonsense_qa
     evaluate   score a fine-tuned model on its task
 """
@@ -20,6 +21,8 @@ COMMANDS = {
     "evaluate": ("bertedu.finetuning.cli", "evaluate_cli",
                  "score a fine-tuned model folder on its task"),
     "bench": ("bertedu.bench", "cli", "time eager vs SDPA and bertedu vs transformers, write CSV"),
+    "bench-finetune": ("bertedu.bench.finetune", "cli",
+                       "fine-tune bertedu and transformers side by side (or vs Trainer)"),
 }
 
 
@@ -27,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in {"-h", "--help"} or argv[0] not in COMMANDS:
         lines = ["usage: python -m bertedu <command> [options]", "", "commands:"]
-        lines += [f"  {name:<10} {help_}" for name, (_, _, help_) in COMMANDS.items()]
+        lines += [f"  {name:<15} {help_}" for name, (_, _, help_) in COMMANDS.items()]
         print("\n".join(lines))
         if argv and argv[0] not in {"-h", "--help"}:
             print(f"\nerror: unknown command {argv[0]!r}", file=sys.stderr)

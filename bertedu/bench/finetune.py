@@ -24,7 +24,9 @@ Two comparisons, both on real tasks and real pretrained weights (all-MiniLM-L6-v
    runs); transformers with its own (``labels=...`` into the model, ``outputs.loss``): the
    same cross-entropies. Both are scored by the task's evaluation code every ``eval_steps``
    and at the end. The figure of merit is the ratio of median step times,
-   ``bertedu / transformers`` (<= 1 means bertedu is at least as fast).
+   ``bertedu / transformers`` (<= 1 means bertedu is at least as fast); the CPU seconds each
+   step cost this process are recorded beside the wall time, with their own ratio, because on
+   a shared CPU other processes stretch the wall time of both libraries.
 
 2. **One SST-2 epoch end to end** (:func:`bench_trainer`): tokenize, batch, train, evaluate,
    with transformers' ``Trainer`` and its defaults (the documented text-classification recipe:
@@ -78,7 +80,8 @@ CSV_COLUMNS = (
     "task", "library", "model", "metric", "metric_value", "metrics_json", "steps",
     "train_rows", "train_features", "eval_rows", "batch_size", "learning_rate", "epochs", "seed",
     "first_loss", "last_loss", "step_time_median_s", "step_time_q1_s", "step_time_q3_s",
-    "step_time_iqr_s", "ratio_bertedu_over_transformers", "padded_tokens", "real_tokens",
+    "step_time_iqr_s", "ratio_bertedu_over_transformers", "step_cpu_median_s", "step_cpu_q1_s",
+    "step_cpu_q3_s", "cpu_ratio_bertedu_over_transformers", "padded_tokens", "real_tokens",
     "device", "device_name", "threads", "torch_version", "transformers_version", "date",
 )
 
@@ -131,14 +134,16 @@ def _hf_loss(model, batch: dict[str, torch.Tensor]):
 
 def _stepper(model, loss_fn: Callable, lr: float, weight_decay: float, warmup: int, steps: int,
              clip: float, device: torch.device):
-    """One optimizer step of ``model`` on a batch: (loss, seconds), synchronised."""
+    """One optimizer step of ``model`` on a batch: (loss, wall seconds, CPU seconds of this
+    process), synchronised. On a shared CPU the CPU seconds are the steadier figure: other
+    processes stretch the wall time, not the work done."""
     optimizer, scheduler = make_optimizer(model, lr, weight_decay, warmup, steps)
 
-    def step(batch: dict[str, torch.Tensor], rng_seed: int) -> tuple[float, float]:
+    def step(batch: dict[str, torch.Tensor], rng_seed: int) -> tuple[float, float, float]:
         torch.manual_seed(rng_seed)
         if device.type == "cuda":
             torch.cuda.synchronize(device)
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
         loss, _ = loss_fn(model, batch)
         loss.backward()
@@ -147,15 +152,15 @@ def _stepper(model, loss_fn: Callable, lr: float, weight_decay: float, warmup: i
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
         value = float(loss.detach())  # waits for the device
-        return value, time.perf_counter() - start
+        return value, time.perf_counter() - start, time.process_time() - cpu_start
 
     return step
 
 
-def _spread(times: list[float]) -> dict[str, float]:
+def _spread(times: list[float], prefix: str = "step_time") -> dict[str, float]:
     q = statistics.quantiles(times, n=4, method="inclusive") if len(times) > 1 else times * 3
-    return {"step_time_median_s": statistics.median(times), "step_time_q1_s": q[0],
-            "step_time_q3_s": q[2], "step_time_iqr_s": q[2] - q[0]}
+    return {f"{prefix}_median_s": statistics.median(times), f"{prefix}_q1_s": q[0],
+            f"{prefix}_q3_s": q[2], f"{prefix}_iqr_s": q[2] - q[0]}
 
 
 def bench_task(task: str, model_path: str | os.PathLike, *, max_train_samples: int | None = None,
@@ -194,6 +199,7 @@ def bench_task(task: str, model_path: str | os.PathLike, *, max_train_samples: i
                                               clip, dev))}
     losses: dict[str, list[float]] = {name: [] for name in runs}
     times: dict[str, list[float]] = {name: [] for name in runs}
+    cpu_times: dict[str, list[float]] = {name: [] for name in runs}
     evaluations: dict[str, list[dict[str, float]]] = {name: [] for name in runs}
     eval_every = eval_steps or batches.per_epoch
     real = padded = 0
@@ -208,9 +214,10 @@ def bench_task(task: str, model_path: str | os.PathLike, *, max_train_samples: i
         padded += batch["attention_mask"].numel()
         order = list(runs) if k % 2 == 0 else list(runs)[::-1]
         for name in order:
-            loss, seconds = runs[name][1](batch, seed * MIX + k)
+            loss, seconds, cpu_seconds = runs[name][1](batch, seed * MIX + k)
             losses[name].append(loss)
             times[name].append(seconds)
+            cpu_times[name].append(cpu_seconds)
         if (k + 1) % eval_every == 0 or k + 1 == steps:
             for name, (model, _) in runs.items():
                 scores = spec.evaluate(model, eval_data, 2 * batch_size, device)
@@ -227,11 +234,15 @@ def bench_task(task: str, model_path: str | os.PathLike, *, max_train_samples: i
         final = evaluations[name][-1]
         libraries[name] = {"metric_value": final[spec.metric], "metrics": final,
                            "evaluations": evaluations[name], "losses": losses[name],
-                           "step_times_s": times[name], **_spread(times[name])}
+                           "step_times_s": times[name], "step_cpu_times_s": cpu_times[name],
+                           **_spread(times[name]), **_spread(cpu_times[name], "step_cpu")}
     ratio = (libraries["bertedu"]["step_time_median_s"]
              / libraries["transformers"]["step_time_median_s"])
+    cpu_ratio = (libraries["bertedu"]["step_cpu_median_s"]
+                 / max(libraries["transformers"]["step_cpu_median_s"], 1e-12))
     return {"task": task, "metric": spec.metric, "model": _model_name(model_path),
             "libraries": libraries, "ratio_bertedu_over_transformers": ratio,
+            "cpu_ratio_bertedu_over_transformers": cpu_ratio,
             "steps": steps, "steps_per_epoch": batches.per_epoch, "epochs": steps /
             batches.per_epoch, "train_rows": len(train_ds), "train_features": len(features),
             "eval_rows": len(eval_ds), "batch_size": batch_size, "learning_rate": lr,
@@ -363,6 +374,8 @@ def cli(argv: list[str] | None = None) -> int:
                             **common)
         paths = write_results(record, args.out, f"bench_{args.task}_{name}")
         summary = {"ratio_bertedu_over_transformers": record["ratio_bertedu_over_transformers"],
+                   "cpu_ratio_bertedu_over_transformers":
+                       record["cpu_ratio_bertedu_over_transformers"],
                    **{f"{lib}_{record['metric']}": v["metric_value"]
                       for lib, v in record["libraries"].items()}}
     print(json.dumps({**summary, "csv": str(paths[0]), "json": str(paths[1])}, indent=2))

@@ -75,6 +75,9 @@ def test_both_libraries_train_in_step(task, tiny_dir):
     assert ours["metric_value"] == pytest.approx(theirs["metric_value"], abs=1e-6)
     assert record["ratio_bertedu_over_transformers"] == pytest.approx(
         ours["step_time_median_s"] / theirs["step_time_median_s"])
+    assert len(ours["step_cpu_times_s"]) == 3 and ours["step_cpu_median_s"] > 0
+    assert record["cpu_ratio_bertedu_over_transformers"] == pytest.approx(
+        ours["step_cpu_median_s"] / theirs["step_cpu_median_s"])
     assert record["steps"] == 3 and record["seed"] == 42 and record["batch_size"] == 4
     assert 0 < record["real_tokens"] <= record["padded_tokens"]
 

@@ -261,9 +261,10 @@ def _model_name(model_path: str | os.PathLike) -> str:
 
 
 TRAINER_COLUMNS = (
-    "task", "library", "model", "metric", "accuracy", "wall_s", "steps", "train_loss",
-    "wall_ratio_bertedu_over_trainer", "accuracy_difference", "batches", "train_rows",
-    "eval_rows", "epochs", "learning_rate", "batch_size", "warmup_ratio", "weight_decay", "seed",
+    "task", "library", "model", "metric", "accuracy", "wall_s", "cpu_s", "steps", "train_loss",
+    "wall_ratio_bertedu_over_trainer", "cpu_ratio_bertedu_over_trainer", "accuracy_difference",
+    "batches", "train_rows", "eval_rows", "epochs", "learning_rate", "batch_size", "warmup_ratio",
+    "weight_decay", "seed",
     "order", "device", "device_name", "threads", "torch_version", "transformers_version", "date",
 )
 
@@ -367,6 +368,7 @@ def cli(argv: list[str] | None = None) -> int:
                                **common)
         paths = write_results(record, args.out, f"trainer_sst2_{name}", TRAINER_COLUMNS)
         summary = {k: record[k] for k in ("wall_ratio_bertedu_over_trainer",
+                                          "cpu_ratio_bertedu_over_trainer",
                                           "accuracy_difference")}
     else:
         record = bench_task(args.task, model, epochs=args.epochs,

@@ -13,7 +13,9 @@ recipe, appendix A.3) on length-grouped, dynamically padded batches, evaluates a
 and keeps the best model: ``save_pretrained`` of model and tokenizer into ``output_dir`` whenever
 the task's metric improves, so transformers (or bertedu) loads the folder unchanged.
 ``eval_results.json`` records every evaluation, the best one, the arguments, device, torch
-version and date. :func:`evaluate` scores a saved folder again.
+version and date. :func:`evaluate` scores a saved folder again. A run stopped early
+(``stop_after``, ``max_seconds``) leaves the loop's checkpoint in ``output_dir/checkpoints/``
+and ``resume_from=True`` continues it exactly (:mod:`bertedu.training.loop`, "Exact resume").
 
 References:
     Devlin et al., 2019, "BERT", section 4 and appendix A.3 (fine-tuning procedure).

@@ -169,3 +169,18 @@ def test_cli_rejects_bad_arguments(capsys):
     with pytest.raises(SystemExit):
         main(["bench-finetune", "squad", "--trainer"])
     assert "--trainer compares one SST-2 epoch" in capsys.readouterr().err
+
+
+def test_build_pair_refuses_state_dicts_that_differ(tiny_dir, monkeypatch):
+    real = bench_ft.load_task_model
+
+    def with_extra(*args, **kwargs):
+        model = real(*args, **kwargs)
+        model.register_parameter("extra", torch.nn.Parameter(torch.zeros(1)))
+        return model
+
+    monkeypatch.setattr(bench_ft, "load_task_model", with_extra)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(RuntimeError, match=r"sst2: .* differ in state-dict keys .*'extra'"):
+            bench_ft.build_pair("sst2", tiny_dir, _labels("sst2"), seed=0)

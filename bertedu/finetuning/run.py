@@ -164,7 +164,8 @@ def finetune(
         warmup=int(warmup_ratio * steps), weight_decay=weight_decay, clip=1.0,
         eval_every=eval_steps or batches.per_epoch, seed=seed, precision=precision, device=device,
         progress=progress, save_every=save_steps or 0, stop_after=stop_after,
-        max_seconds=max_seconds, output_dir=os.fspath(out) if out is not None else None)
+        max_seconds=max_seconds, output_dir=_checkpoint_dir(
+            out, checkpoint, stop_after, max_seconds, save_steps, keep_checkpoints))
     evaluations, best = _earlier_evaluations(out, checkpoint, spec.metric)
     record = {"task": task, "metric": spec.metric, "train_rows": len(train_ds),
               "eval_rows": len(eval_ds), "steps": steps, "steps_per_epoch": batches.per_epoch,
@@ -223,6 +224,12 @@ def _resume_checkpoint(out: Path | None, resume_from, stop_after, max_seconds,
     if not path.is_file():
         raise FileNotFoundError(f"resume_from={os.fspath(path)!r}: no such checkpoint file")
     return path
+
+
+def _checkpoint_dir(out: Path | None, *options) -> str | None:
+    """Where the loop writes checkpoints: ``out`` when the run can stop early, resumes or keeps
+    them; otherwise nowhere (a run that cannot stop early needs no checkpoint of its end)."""
+    return os.fspath(out) if out is not None and any(options) else None
 
 
 def _earlier_evaluations(out: Path | None, checkpoint: Path | None,

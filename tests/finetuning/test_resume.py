@@ -23,7 +23,10 @@ def _run(model_dir, out, **kwargs):
 
 @pytest.fixture(scope="module")
 def unbroken(tiny_model_dir, tmp_path_factory):
-    return _run(tiny_model_dir, tmp_path_factory.mktemp("unbroken"))
+    out = tmp_path_factory.mktemp("unbroken")
+    result = _run(tiny_model_dir, out)
+    assert not (out / "checkpoints").exists()  # a run that cannot stop early writes none
+    return result
 
 
 def test_stopped_then_resumed_equals_unbroken(tiny_model_dir, tmp_path, unbroken, monkeypatch):

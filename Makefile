@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup test unit notebooks lint book bench clean dist colab-smoke check-book
+.PHONY: setup test unit notebooks lint book bench bench-finetune clean dist colab-smoke check-book
 
 setup: $(STAMP)
 
@@ -73,6 +73,20 @@ check-book: setup
 
 bench: setup
 	$(BIN)/python -m bertedu bench --grid cpu --compare-transformers --threads 1 --out bertedu/bench/results/
+
+# Fine-tuning side by side with transformers (same features, batches, start weights, dropout
+# masks; alternating steps), all four tasks on full data, then one SST-2 epoch end to end
+# against transformers' Trainer: results/finetune/{bench,trainer}_<task>_minilm.{csv,json}.
+# HOURS on a CPU (each task is trained twice: SQuAD alone takes hours); DEVICE=cuda on a GPU.
+FT_TASKS  ?= sst2 wnut_17 commonsense_qa squad
+FT_THREADS ?= 1
+FT_FLAGS  ?= --threads $(FT_THREADS) $(if $(DEVICE),--device $(DEVICE),)
+bench-finetune: setup
+	for task in $(FT_TASKS); do \
+		$(BIN)/python -m bertedu bench-finetune $$task $(FT_FLAGS) --out results/finetune/ \
+			|| exit 1; \
+	done
+	$(BIN)/python -m bertedu bench-finetune sst2 --trainer $(FT_FLAGS) --out results/finetune/
 
 clean:
 	rm -rf _build dist .pytest_cache .hypothesis

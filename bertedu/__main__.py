@@ -4,6 +4,7 @@ Commands:
     pretrain   pretrain a BERT from scratch (see ``python -m bertedu pretrain --help``)
     prepare    tokenize a corpus once into shards for ``pretrain --data``
     bench      timing experiments, results to CSV (see ``python -m bertedu bench --help``)
+    bench-finetune  fine-tuning side by side with transformers, or against its ``Trainer``
     finetune   fine-tune a pretrained BERT on sst2, wnut_17, squad or commonsense_qa
     evaluate   score a fine-tuned model on its task
     distill    distill a fine-tuned classifier into a student with fewer layers
@@ -26,6 +27,8 @@ COMMANDS = {
     "distill": ("bertedu.finetuning.distillation", "cli",
                 "distill a fine-tuned classifier into a student with a third of its layers"),
     "bench": ("bertedu.bench", "cli", "time eager vs SDPA and bertedu vs transformers, write CSV"),
+    "bench-finetune": ("bertedu.bench.finetune", "cli",
+                       "fine-tune bertedu and transformers side by side (or vs Trainer)"),
 }
 
 
@@ -33,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in {"-h", "--help"} or argv[0] not in COMMANDS:
         lines = ["usage: python -m bertedu <command> [options]", "", "commands:"]
-        lines += [f"  {name:<10} {help_}" for name, (_, _, help_) in COMMANDS.items()]
+        lines += [f"  {name:<15} {help_}" for name, (_, _, help_) in COMMANDS.items()]
         print("\n".join(lines))
         if argv and argv[0] not in {"-h", "--help"}:
             print(f"\nerror: unknown command {argv[0]!r}", file=sys.stderr)

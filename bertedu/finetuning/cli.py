@@ -3,6 +3,8 @@
 ::
 
     python -m bertedu finetune sst2 --model PATH_OR_HUB_ID --output-dir runs/sst2 --epochs 1
+    python -m bertedu finetune sst2 --model PATH --output-dir runs/sst2 --stop-after 500
+    python -m bertedu finetune sst2 --model PATH --output-dir runs/sst2 --resume
     python -m bertedu evaluate sst2 --model runs/sst2
 
 Both are thin wrappers around :func:`bertedu.finetuning.finetune` and
@@ -57,9 +59,26 @@ def cli(argv: list[str] | None = None) -> int:
     precision = parser.add_mutually_exclusive_group()
     precision.add_argument("--bf16", action="store_true", help="bfloat16 autocast")
     precision.add_argument("--fp16", action="store_true", help="float16 autocast (CUDA only)")
+    parser.add_argument("--stop-after", type=int, default=None,
+                        help="stop after N steps in total, keeping a checkpoint (see --resume)")
+    parser.add_argument("--max-seconds", type=float, default=None,
+                        help="stop after this much wall time, keeping a checkpoint")
+    parser.add_argument("--save-steps", type=int, default=None,
+                        help="also write a checkpoint every N steps")
+    parser.add_argument("--resume", nargs="?", const="latest", default=None, metavar="CHECKPOINT",
+                        help="continue a stopped run exactly: a checkpoints/step-*.pt file, or "
+                             "the newest in --output-dir when none is given")
+    parser.add_argument("--keep-checkpoints", action="store_true",
+                        help="keep <output-dir>/checkpoints after the last step")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
     _task(parser, args.task)
+    for flag, value, low in (("--stop-after", args.stop_after, 1),
+                             ("--save-steps", args.save_steps, 1)):
+        if value is not None and value < low:
+            parser.error(f"{flag} {value}: must be >= {low}")
+    if args.max_seconds is not None and not args.max_seconds > 0:
+        parser.error(f"--max-seconds {args.max_seconds}: must be a positive number of seconds")
     if args.threads:
         torch.set_num_threads(args.threads)
     from .run import finetune
@@ -70,8 +89,13 @@ def cli(argv: list[str] | None = None) -> int:
         max_train_samples=args.max_train_samples, max_eval_samples=args.max_eval_samples,
         max_steps=args.max_steps, eval_steps=args.eval_steps, seed=args.seed,
         precision="bf16" if args.bf16 else "fp16" if args.fp16 else "fp32", device=args.device,
-        progress=not args.no_progress, data_dir=args.data_dir)
-    print(json.dumps({"best": result.best, "output_dir": result.output_dir}, indent=2))
+        progress=not args.no_progress, data_dir=args.data_dir,
+        resume_from=True if args.resume == "latest" else args.resume,
+        stop_after=args.stop_after, max_seconds=args.max_seconds, save_steps=args.save_steps,
+        keep_checkpoints=args.keep_checkpoints)
+    stop = result.history[-1].get("stop_reason") if result.history else None
+    print(json.dumps({"best": result.best, "output_dir": result.output_dir,
+                      "steps_done": len(result.history), "stop_reason": stop}, indent=2))
     return 0
 
 

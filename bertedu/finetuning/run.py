@@ -13,7 +13,9 @@ recipe, appendix A.3) on length-grouped, dynamically padded batches, evaluates a
 and keeps the best model: ``save_pretrained`` of model and tokenizer into ``output_dir`` whenever
 the task's metric improves, so transformers (or bertedu) loads the folder unchanged.
 ``eval_results.json`` records every evaluation, the best one, the arguments, device, torch
-version and date. :func:`evaluate` scores a saved folder again.
+version and date. :func:`evaluate` scores a saved folder again. A run stopped early
+(``stop_after``, ``max_seconds``) leaves the loop's checkpoint in ``output_dir/checkpoints/``
+and ``resume_from=True`` continues it exactly (:mod:`bertedu.training.loop`, "Exact resume").
 
 References:
     Devlin et al., 2019, "BERT", section 4 and appendix A.3 (fine-tuning procedure).
@@ -27,6 +29,7 @@ import difflib
 import json
 import os
 import platform
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +40,8 @@ from . import data as data_module
 from .batching import EpochBatches
 from .tasks import TASKS, Task
 
-__all__ = ["FinetuneResult", "get_task", "load_task_splits", "finetune", "evaluate"]
+__all__ = ["FinetuneResult", "get_task", "load_task_splits", "load_task_model", "finetune",
+           "evaluate"]
 
 
 @dataclasses.dataclass
@@ -84,7 +88,9 @@ def _environment(device: str) -> dict[str, str]:
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
 
 
-def _load_model(task: Task, model_name: str | os.PathLike, labels: list[str]):
+def load_task_model(task: Task, model_name: str | os.PathLike, labels: list[str]):
+    """``task``'s model class (a bertedu ``BertFor...``) from a folder or hub id; a new head gets
+    ``labels`` as its ``id2label``/``label2id`` and is initialised from torch's RNG."""
     import bertedu
 
     cls = getattr(bertedu, task.model_class)
@@ -114,6 +120,11 @@ def finetune(
     eval_steps: int | None = None,
     progress: bool = True,
     data_dir: str | os.PathLike | None = None,
+    resume_from: str | os.PathLike | bool | None = None,
+    stop_after: int | None = None,
+    max_seconds: float | None = None,
+    save_steps: int | None = None,
+    keep_checkpoints: bool = False,
 ) -> FinetuneResult:
     """Fine-tune ``model`` (a folder or hub id) on ``task`` and evaluate after each epoch.
 
@@ -122,16 +133,27 @@ def finetune(
     ``eval_steps`` steps, and at the end. With ``output_dir``, the best model and its tokenizer
     are saved there with ``save_pretrained``, next to ``eval_results.json`` (rewritten after each
     evaluation, so a stopped run keeps what it measured).
+
+    Stopping and resuming (the shared loop's exact resume, :func:`bertedu.training.train`):
+    with ``output_dir`` the loop writes its full state to
+    ``<output_dir>/checkpoints/step-XXXXXX.pt`` every ``save_steps`` steps and whenever the run
+    stops early (``stop_after`` steps in total, or ``max_seconds`` of wall time).
+    ``resume_from`` (a checkpoint file, or ``True`` for the newest one in ``output_dir``)
+    continues such a run: the same call with ``resume_from`` ends with the losses, weights and
+    evaluations of a run that never stopped. The checkpoints are deleted once every step is done
+    (the best model is kept) unless ``keep_checkpoints``.
     """
     from ..tokenization import BertTokenizerFast
 
     spec = get_task(task)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    out = Path(output_dir) if output_dir is not None else None
+    checkpoint = _resume_checkpoint(out, resume_from, stop_after, max_seconds, save_steps)
     torch.manual_seed(seed)
     train_ds, eval_ds = load_task_splits(spec, data_dir, max_train_samples, max_eval_samples)
     tokenizer = BertTokenizerFast.from_pretrained(model)
     labels = data_module.label_names(task, data_dir) if spec.head_labels else []
-    net = _load_model(spec, model, labels)
+    net = load_task_model(spec, model, labels)
     encoded = spec.encode(tokenizer, train_ds, True, labels)
     features = getattr(encoded, "features", encoded)  # QA: windows, with the skipped answers
     eval_data = spec.encode(tokenizer, eval_ds, False, labels)
@@ -141,10 +163,10 @@ def finetune(
         steps=steps, batch_size=batch_size, lr=learning_rate or spec.learning_rate,
         warmup=int(warmup_ratio * steps), weight_decay=weight_decay, clip=1.0,
         eval_every=eval_steps or batches.per_epoch, seed=seed, precision=precision, device=device,
-        progress=progress)
-    evaluations: list[dict[str, float]] = []
-    best: dict[str, float] = {}
-    out = Path(output_dir) if output_dir is not None else None
+        progress=progress, save_every=save_steps or 0, stop_after=stop_after,
+        max_seconds=max_seconds, output_dir=_checkpoint_dir(
+            out, checkpoint, stop_after, max_seconds, save_steps, keep_checkpoints))
+    evaluations, best = _earlier_evaluations(out, checkpoint, spec.metric)
     record = {"task": task, "metric": spec.metric, "train_rows": len(train_ds),
               "eval_rows": len(eval_ds), "steps": steps, "steps_per_epoch": batches.per_epoch,
               "train_features": len(features), "model": os.fspath(model),
@@ -152,6 +174,7 @@ def finetune(
               "data": data_module.describe_source(task, spec.eval_split, data_dir),
               "args": {**dataclasses.asdict(args), "max_train_samples": max_train_samples,
                        "max_eval_samples": max_eval_samples, "epochs": epochs},
+              "resumed_from": os.fspath(checkpoint) if checkpoint is not None else None,
               **_environment(device)}
     done = [0]
 
@@ -174,9 +197,52 @@ def finetune(
             (out / "eval_results.json").write_text(json.dumps(record, indent=2) + "\n")
         return {k: v for k, v in scores.items() if k not in {"step", "epoch"}}
 
-    history = train(net, args, counting_batches, spec.loss_fn, evaluate=evaluate_hook, desc=task)
+    history = train(net, args, counting_batches, spec.loss_fn, evaluate=evaluate_hook,
+                    resume_from=checkpoint, desc=task)
+    if out is not None and not keep_checkpoints and history[-1].get("stop_reason") == "steps":
+        shutil.rmtree(out / "checkpoints", ignore_errors=True)  # done: the best model stays
     return FinetuneResult(net, tokenizer, history, evaluations, best,
                           os.fspath(out) if out is not None else None)
+
+
+def _resume_checkpoint(out: Path | None, resume_from, stop_after, max_seconds,
+                       save_steps) -> Path | None:
+    """The checkpoint file to resume from (``None``: start afresh), after checking the options."""
+    if out is None and any(x is not None and x is not False
+                           for x in (resume_from, stop_after, max_seconds, save_steps)):
+        raise ValueError("resume_from, stop_after, max_seconds and save_steps need an output_dir "
+                         "(the checkpoints go to <output_dir>/checkpoints)")
+    if resume_from is None or resume_from is False:
+        return None
+    if resume_from is True or resume_from == "latest":
+        found = sorted((out / "checkpoints").glob("step-*.pt"))
+        if not found:
+            raise FileNotFoundError(f"no checkpoint to resume in {out / 'checkpoints'} "
+                                    f"(a run stopped by stop_after or max_seconds leaves one)")
+        return found[-1]
+    path = Path(resume_from)
+    if not path.is_file():
+        raise FileNotFoundError(f"resume_from={os.fspath(path)!r}: no such checkpoint file")
+    return path
+
+
+def _checkpoint_dir(out: Path | None, *options) -> str | None:
+    """Where the loop writes checkpoints: ``out`` when the run can stop early, resumes or keeps
+    them; otherwise nowhere (a run that cannot stop early needs no checkpoint of its end)."""
+    return os.fspath(out) if out is not None and any(options) else None
+
+
+def _earlier_evaluations(out: Path | None, checkpoint: Path | None,
+                         metric: str) -> tuple[list[dict[str, float]], dict[str, float]]:
+    """The evaluations a resumed run made before its checkpoint, from ``eval_results.json``."""
+    if out is None or checkpoint is None or not (out / "eval_results.json").is_file():
+        return [], {}
+    tail = checkpoint.stem.rsplit("-", 1)[-1]
+    step = int(tail) if tail.isdigit() else None  # the loop names them step-XXXXXX.pt
+    record = json.loads((out / "eval_results.json").read_text())
+    evaluations = [e for e in record.get("evaluations", []) if step is None or e["step"] <= step]
+    best = max(evaluations, key=lambda e: e[metric], default={})
+    return evaluations, dict(best)
 
 
 def evaluate(task: str, model: str | os.PathLike, batch_size: int = 64,
@@ -190,6 +256,6 @@ def evaluate(task: str, model: str | os.PathLike, batch_size: int = 64,
     _, eval_ds = load_task_splits(spec, data_dir, None, max_eval_samples, need_train=False)
     tokenizer = BertTokenizerFast.from_pretrained(model)
     labels = data_module.label_names(task, data_dir) if spec.head_labels else []
-    net = _load_model(spec, model, labels).to(device)
+    net = load_task_model(spec, model, labels).to(device)
     return spec.evaluate(net, spec.encode(tokenizer, eval_ds, False, labels), batch_size,
                          device)

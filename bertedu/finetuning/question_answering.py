@@ -41,8 +41,8 @@ from .batching import sorted_batches
 from .classification import check_columns
 from .metrics import squad_scores
 
-__all__ = ["QAFeatures", "encode_windows", "encode", "loss_fn", "predict_logits", "decode",
-           "evaluate"]
+__all__ = ["QAFeatures", "Candidate", "encode_windows", "answer_positions", "encode", "loss_fn",
+           "predict_logits", "candidates", "decode", "evaluate"]
 
 COLUMNS = ("id", "question", "context", "answers")
 
@@ -68,10 +68,25 @@ def encode_windows(tokenizer, questions: Sequence[str], contexts: Sequence[str],
                      return_offsets_mapping=True)
 
 
-def _answer_positions(offsets, sequence_ids, start_char: int, end_char: int) -> tuple[int, int]:
-    """(start, end) piece indices of characters ``[start_char, end_char)``; (0, 0) if the
-    window does not hold all of them."""
+def answer_positions(offsets: Sequence[Sequence[int]], sequence_ids: Sequence[int | None],
+                     start_char: int, end_char: int) -> tuple[int, int]:
+    """(start, end) piece indices of the answer's characters ``[start_char, end_char)`` in one
+    window; ``(0, 0)``, the ``[CLS]`` piece, when the window does not hold all of them.
+
+    ``offsets`` (T, 2) is the window's ``offset_mapping`` and ``sequence_ids`` (T,) its
+    ``sequence_ids()`` (1 marks the context). ``start`` is the last context piece beginning at or
+    before ``start_char``, ``end`` the first one ending at or after ``end_char`` (so an answer
+    that begins or ends inside a piece takes the whole piece), as transformers' ``run_qa.py``.
+    """
+    if len(offsets) != len(sequence_ids):
+        raise ValueError(f"offsets has {len(offsets)} pieces but sequence_ids has "
+                         f"{len(sequence_ids)}")
+    if not 0 <= start_char < end_char:
+        raise ValueError(f"the answer's characters [{start_char}, {end_char}) are empty or "
+                         f"negative")
     context = [t for t, s in enumerate(sequence_ids) if s == 1]
+    if not context:
+        raise ValueError("the window holds no context piece (no sequence id 1)")
     first, last = context[0], context[-1]
     if offsets[first][0] > start_char or offsets[last][1] < end_char:
         return 0, 0
@@ -118,7 +133,7 @@ def encode(tokenizer, dataset: Any, train: bool, max_length: int = 384, doc_stri
         if train:
             start_char = answers[i]["answer_start"][0]
             end_char = start_char + len(answers[i]["text"][0])
-            feature["start_positions"], feature["end_positions"] = _answer_positions(
+            feature["start_positions"], feature["end_positions"] = answer_positions(
                 enc["offset_mapping"][w], seq, start_char, end_char)
         features.append(feature)
         example_index.append(i)
@@ -156,26 +171,59 @@ def predict_logits(model: nn.Module, features: Sequence[dict[str, Any]], batch_s
     return out
 
 
-def decode(windows: QAFeatures, logits: Sequence[tuple[torch.Tensor, torch.Tensor]],
-           n_best: int = 20, max_answer_length: int = 30) -> dict[str, str]:
-    """The best answer text of each question over all of its windows (``""`` if none)."""
-    best: dict[int, tuple[float, str]] = {}
+@dataclass(frozen=True)
+class Candidate:
+    """One possible answer: its score ``start_logit + end_logit``, text, window and pieces."""
+
+    score: float
+    text: str
+    window: int
+    start: int  # first piece, in the window
+    end: int  # last piece, in the window
+    start_char: int
+    end_char: int
+
+
+def candidates(windows: QAFeatures, logits: Sequence[tuple[torch.Tensor, torch.Tensor]],
+               n_best: int = 20, max_answer_length: int = 30) -> dict[str, list[Candidate]]:
+    """Every question's possible answers over all of its windows, best first.
+
+    Per window the ``n_best`` highest start logits and the ``n_best`` highest end logits are
+    paired; a pair is kept when both pieces are in the context and
+    ``start <= end < start + max_answer_length``, and scores ``S . h_start + E . h_end``.
+    ``logits`` holds (start_logits (T_w,), end_logits (T_w,)) per window of ``windows``.
+    """
+    if n_best < 1 or max_answer_length < 1:
+        raise ValueError(f"n_best ({n_best}) and max_answer_length ({max_answer_length}) must "
+                         f"be >= 1")
+    if len(logits) != len(windows.features):
+        raise ValueError(f"{len(logits)} logit pairs for {len(windows.features)} windows")
+    found: dict[int, list[Candidate]] = {i: [] for i in dict.fromkeys(windows.example_index)}
     for w, (start_logits, end_logits) in enumerate(logits):
         i = windows.example_index[w]
         offsets = windows.offsets[w]
-        starts = torch.argsort(start_logits, descending=True)[:n_best].tolist()
-        ends = torch.argsort(end_logits, descending=True)[:n_best].tolist()
+        if len(start_logits) != len(offsets) or len(end_logits) != len(offsets):
+            raise ValueError(f"window {w} has {len(offsets)} pieces but {len(start_logits)} "
+                             f"start and {len(end_logits)} end logits")
+        starts = torch.argsort(start_logits, descending=True, stable=True)[:n_best].tolist()
+        ends = torch.argsort(end_logits, descending=True, stable=True)[:n_best].tolist()
         for s in starts:
             for e in ends:
                 if offsets[s] is None or offsets[e] is None or e < s:
                     continue
                 if e - s + 1 > max_answer_length:
                     continue
-                score = float(start_logits[s] + end_logits[e])
-                if i not in best or score > best[i][0]:
-                    best[i] = (score, windows.contexts[i][offsets[s][0]:offsets[e][1]])
-    asked = dict.fromkeys(windows.example_index)
-    return {windows.ids[i]: best[i][1] if i in best else "" for i in asked}
+                a, b = offsets[s][0], offsets[e][1]
+                found[i].append(Candidate(float(start_logits[s] + end_logits[e]),
+                                          windows.contexts[i][a:b], w, s, e, a, b))
+    return {windows.ids[i]: sorted(c, key=lambda c: -c.score) for i, c in found.items()}
+
+
+def decode(windows: QAFeatures, logits: Sequence[tuple[torch.Tensor, torch.Tensor]],
+           n_best: int = 20, max_answer_length: int = 30) -> dict[str, str]:
+    """The best answer text of each question over all of its windows (``""`` if none)."""
+    return {qid: c[0].text if c else ""
+            for qid, c in candidates(windows, logits, n_best, max_answer_length).items()}
 
 
 def evaluate(model: nn.Module, windows: QAFeatures, batch_size: int = 32,

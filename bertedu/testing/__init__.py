@@ -11,6 +11,8 @@ One module per part of the book: ``model`` (chapters 1, 3, 4, 6), ``tokenization
 ``positions`` (5), ``heads`` (7-8), ``decoder`` (9), ``pretraining`` (10), ``optimization``
 (11), ``timing`` (12), ``finetuning`` (13) and ``after_bert`` (19); the framework is in
 ``result``. Every checker is importable from ``bertedu.testing`` itself.
+(11), ``timing`` (12), ``finetuning`` (13) and ``qa`` (15); the framework is in ``result``.
+Every checker is importable from ``bertedu.testing`` itself.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from .model import check_attention, check_embeddings, check_layer, check_paramet
 from .optimization import check_lr_schedule, check_param_groups
 from .positions import check_relative_scores, check_sdpa_bias
 from .pretraining import check_mask_tokens, check_truncate_seq_pair
+from .qa import check_answer_positions, check_doc_stride_windows, check_squad_f1
 from .result import GROUPS, CaseOutcome, CheckResult, LibraryCallError
 from .timing import check_varlen_attention
 from .tokenization import check_basic_tokenize, check_truncate_longest_first, check_wordpiece
@@ -33,6 +36,9 @@ __all__ = [
     "check_classifier_logits",
     "check_distillation_loss",
     "check_choice_logits",
+    "check_answer_positions",
+    "check_doc_stride_windows",
+    "check_squad_f1",
     "GROUPS",
     "CaseOutcome",
     "CheckResult",

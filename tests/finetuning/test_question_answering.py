@@ -111,3 +111,48 @@ def test_evaluate_runs_the_model_on_every_window(tiny_model_dir, tokenizer, long
     loss, parts = qa.loss_fn(model, {**batch, "start_positions": torch.tensor([3]),
                                      "end_positions": torch.tensor([5])})
     assert torch.isclose(loss, (parts["start_loss"] + parts["end_loss"]) / 2)
+
+
+def test_answer_positions_rejects_bad_input_naming_the_problem():
+    offsets, seq = [(0, 0), (0, 3), (0, 0), (0, 4), (5, 9), (0, 0)], [None, 0, None, 1, 1, None]
+    assert qa.answer_positions(offsets, seq, 5, 9) == (4, 4)
+    assert qa.answer_positions(offsets, seq, 1, 7) == (3, 4)  # inside pieces: whole pieces
+    assert qa.answer_positions(offsets, seq, 5, 10) == (0, 0)  # past the window: [CLS]
+    with pytest.raises(ValueError, match="offsets has 6 pieces but sequence_ids has 5"):
+        qa.answer_positions(offsets, seq[:-1], 0, 3)
+    with pytest.raises(ValueError, match=r"answer's characters \[4, 4\) are empty"):
+        qa.answer_positions(offsets, seq, 4, 4)
+    with pytest.raises(ValueError, match="no context piece"):
+        qa.answer_positions(offsets, [None, 0, None, 0, 0, None], 0, 3)
+
+
+def test_candidates_are_every_allowed_top_pair_best_first(tokenizer, long_rows):
+    windows = qa.encode(tokenizer, long_rows.select([0, 1]), train=False)
+    g = torch.Generator().manual_seed(0)
+    logits = [(torch.randn(len(f["input_ids"]), generator=g),
+               torch.randn(len(f["input_ids"]), generator=g)) for f in windows.features]
+    found = qa.candidates(windows, logits, n_best=5, max_answer_length=8)
+    assert list(found) == list(long_rows.select([0, 1])["id"])
+    for qid, cands in found.items():
+        i = windows.ids.index(qid)
+        brute = []
+        for w, (s_log, e_log) in enumerate(logits):
+            if windows.example_index[w] != i:
+                continue
+            offsets = windows.offsets[w]
+            top_s, top_e = s_log.topk(5).indices.tolist(), e_log.topk(5).indices.tolist()
+            brute += [(float(s_log[s] + e_log[e]), w, s, e) for s in top_s for e in top_e
+                      if offsets[s] and offsets[e] and s <= e < s + 8]
+        assert sorted((c.score, c.window, c.start, c.end) for c in cands) == sorted(brute)
+        assert [c.score for c in cands] == sorted((c.score for c in cands), reverse=True)
+        for c in cands:
+            assert c.text == windows.contexts[i][c.start_char:c.end_char]
+            assert c.start_char == windows.offsets[c.window][c.start][0]
+    assert qa.decode(windows, logits, 5, 8) == {q: c[0].text if c else ""
+                                                for q, c in found.items()}
+    with pytest.raises(ValueError, match="n_best"):
+        qa.candidates(windows, logits, n_best=0)
+    with pytest.raises(ValueError, match=r"\d+ logit pairs for \d+ windows"):
+        qa.candidates(windows, logits[:-1])
+    with pytest.raises(ValueError, match="window 0 has .* pieces but"):
+        qa.candidates(windows, [(s[:-1], e) for s, e in logits])

@@ -15,6 +15,7 @@ importable from ``bertedu.testing`` itself.
 
 from __future__ import annotations
 
+from .alignment import check_label_alignment
 from .decoder import check_cache_update, check_causal_mask
 from .finetuning import check_classifier_logits
 from .heads import check_mean_pooling, check_mlm_head, check_qa_loss
@@ -28,6 +29,7 @@ from .tokenization import check_basic_tokenize, check_truncate_longest_first, ch
 
 __all__ = [
     "check_classifier_logits",
+    "check_label_alignment",
     "GROUPS",
     "CaseOutcome",
     "CheckResult",

@@ -139,7 +139,7 @@ def check_label_alignment(seed: int) -> list[Case]:
                                                    all_pieces))
         return Case(name, group, body)
 
-    B_LOC, I_LOC, B_PER, I_PER = 7, 8, 9, 10
+    B_LOC, I_LOC, B_PER = 7, 8, 9  # WNUT_LABELS ids
     tweet = (["@paul", "loves", "New", "Yorkblorpwaxtown", "!"], [0, 0, B_LOC, I_LOC, 0])
     person = (["paulapplebees", "plays"], [B_PER, 0])
     cases = [

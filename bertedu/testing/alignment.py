@@ -53,11 +53,11 @@ def toy_tokenizer():
 
     vocab = list(dict.fromkeys(_SPECIALS + _WORDS + list(_LETTERS)
                                + ["##" + c for c in _LETTERS]))
-    folder = tempfile.mkdtemp(prefix="bertedu_toy_vocab_")
-    path = os.path.join(folder, "vocab.txt")
-    with open(path, "w", encoding="utf-8") as f:
-        f.write("\n".join(vocab) + "\n")
-    return BertTokenizerFast(path, do_lower_case=True)
+    with tempfile.TemporaryDirectory(prefix="bertedu_toy_vocab_") as folder:
+        path = os.path.join(folder, "vocab.txt")  # read once, when the tokenizer is built
+        with open(path, "w", encoding="utf-8") as f:
+            f.write("\n".join(vocab) + "\n")
+        return BertTokenizerFast(path, do_lower_case=True)
 
 
 def _b_to_i() -> dict[int, int]:

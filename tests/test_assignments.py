@@ -273,3 +273,40 @@ def test_otter_grades_chapter_15_full_and_partial_marks(qa_assignment, tmp_path)
     assert "expected (0, 0)" in scores["answer_positions"][2]
     assert scores["squad_f1"][:2] == (3.0, 4.0)
     assert "calls the library's metrics.squad_scores" in scores["squad_f1"][2]
+
+
+@pytest.fixture(scope="module")
+def token_classification_assignment(tmp_path_factory):
+    out = tmp_path_factory.mktemp("assignments_14")
+    name = "14_token_classification"
+    _load_builder().build(ROOT / f"notebooks/{name}.ipynb", out)
+    return out, name
+
+
+def test_chapter_14_grades_label_alignment_full_partial_and_library_call(
+        token_classification_assignment, tmp_path):
+    out, name = token_classification_assignment
+    student = out / name / "student" / f"{name}.ipynb"
+    stub = [c for c in json.loads(student.read_text())["cells"]
+            if _source(c).startswith("def my_align_labels(")]
+    assert len(stub) == 1 and _source(stub[0]).rstrip().endswith("...")
+    assert "(b_to_i or {}).get" not in student.read_text()
+    solutions = _solutions(out, name)
+    (tmp_path / "correct").mkdir()
+    correct = _submission(student, solutions, tmp_path / "correct" / "correct.ipynb")
+    assert _grade(out, name, correct)["label_alignment"][:2] == (4.0, 4.0)
+    (tmp_path / "wrong").mkdir()  # B- stays B- on a word's later pieces
+    wrong = _submission(student, {"my_align_labels": solutions["my_align_labels"].replace(
+        "(b_to_i or {}).get(word_labels[word], word_labels[word])", "word_labels[word]")},
+        tmp_path / "wrong" / "wrong.ipynb")
+    score, total, output = _grade(out, name, wrong)["label_alignment"]
+    assert total == 4.0 and 0 < score < 4.0
+    assert "every piece labelled (B- becomes I-)" in output and "label_all_pieces=True" in output
+    (tmp_path / "library").mkdir()
+    cheat = _submission(student, {"my_align_labels": (
+        "def my_align_labels(word_ids, word_labels, label_all_pieces=False, b_to_i=None):\n"
+        "    from bertedu.finetuning import token_classification as tc\n"
+        "    return tc.align_labels(word_ids, word_labels, label_all_pieces, b_to_i)\n")},
+        tmp_path / "library" / "library.ipynb")
+    score, _, output = _grade(out, name, cheat)["label_alignment"]
+    assert score == 3.0 and "calls the library's token_classification.align_labels" in output

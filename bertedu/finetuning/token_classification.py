@@ -13,7 +13,8 @@ The data gives one BIO tag per *word*; the model sees *word pieces*. The tokeniz
 The loss is the cross-entropy over the labelled pieces, ``L = -mean_{t: y_t != -100} log p_t(y_t)``.
 At prediction time each word takes the tag of its first piece, so the output has exactly one tag
 per input word and is scored entity by entity (:func:`bertedu.finetuning.metrics.entity_scores`).
-Words that truncation cut off are tagged ``O``.
+Words that truncation cut off are tagged ``O``. :func:`tag_words` does the same for raw text (a
+tweet split on white space, or a list of words) and returns tag names.
 
 References:
     Devlin et al., 2019, "BERT", section 5.3 (feature-based and fine-tuned NER: "we use the
@@ -34,7 +35,8 @@ from .batching import sorted_batches
 from .classification import check_columns
 from .metrics import entity_scores
 
-__all__ = ["align_labels", "encode", "loss_fn", "predict_words", "evaluate"]
+__all__ = ["align_labels", "b_to_i_map", "encode", "loss_fn", "predict_words", "tag_words",
+           "evaluate"]
 
 
 def align_labels(word_ids: Sequence[int | None], word_labels: Sequence[int],
@@ -119,6 +121,35 @@ def predict_words(model: nn.Module, features: Sequence[dict[str, Any]],
             out[i] = tags
     model.train(was_training)
     return out
+
+
+def tag_words(model: nn.Module, tokenizer, sentences: Sequence[str | Sequence[str]],
+              max_length: int = 128, batch_size: int = 64,
+              device: str | torch.device = "cpu") -> list[list[tuple[str, str]]]:
+    """Tag raw text: each sentence (a ``str``, split on white space, or a list of words) becomes
+    ``[(word, tag name), ...]``, one pair per word, the tag of the word's first piece.
+
+    The names come from ``model.config.id2label``. Words without a piece (cut off by
+    ``max_length``, or only characters the tokenizer drops) get the tag of id 0 (``O`` in IOB2
+    label lists, where it comes first).
+    """
+    if isinstance(sentences, str):
+        raise TypeError("tag_words takes a list of sentences; wrap a single text in a list")
+    words = [s.split() if isinstance(s, str) else list(s) for s in sentences]
+    for i, sentence in enumerate(words):
+        if not sentence:
+            raise ValueError(f"sentence {i} has no words to tag")
+        bad = [w for w in sentence if not isinstance(w, str)]
+        if bad:
+            raise TypeError(f"sentence {i}: words must be str, got {type(bad[0]).__name__}")
+    enc = tokenizer(words, is_split_into_words=True, truncation=True, max_length=max_length)
+    features = [{k: enc[k][i] for k in ("input_ids", "token_type_ids", "attention_mask")}
+                for i in range(len(words))]
+    word_ids = [enc.word_ids(i) for i in range(len(words))]
+    pred = predict_words(model, features, word_ids, [len(w) for w in words], batch_size, device)
+    names = model.config.id2label
+    return [[(w, names[t]) for w, t in zip(ws, ts, strict=True)]
+            for ws, ts in zip(words, pred, strict=True)]
 
 
 def evaluate(model: nn.Module, encoded: tuple, batch_size: int = 64,

@@ -18,6 +18,7 @@ Every checker is importable from ``bertedu.testing`` itself.
 from __future__ import annotations
 
 from .after_bert import check_rtd_loss
+from .alignment import check_label_alignment
 from .choice import check_choice_logits
 from .decoder import check_cache_update, check_causal_mask
 from .distillation import check_distillation_loss
@@ -39,6 +40,7 @@ __all__ = [
     "check_answer_positions",
     "check_doc_stride_windows",
     "check_squad_f1",
+    "check_label_alignment",
     "GROUPS",
     "CaseOutcome",
     "CheckResult",

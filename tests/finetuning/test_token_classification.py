@@ -78,3 +78,23 @@ def test_bad_tags_and_columns(tokenizer, names):
         tc.encode(tokenizer, rows, len(names), names)
     with pytest.raises(ValueError, match="wnut_17: the dataset has no column 'ner_tags'"):
         tc.encode(tokenizer, rows.remove_columns("ner_tags"), len(names), names)
+
+
+def test_tag_words_tags_raw_text_one_tag_per_word(tiny_model_dir, tokenizer, rows, names):
+    model = BertForTokenClassification.from_pretrained(
+        tiny_model_dir, id2label=dict(enumerate(names)),
+        label2id={n: i for i, n in enumerate(names)})
+    sentences = [" ".join(rows[0]["tokens"]), rows[1]["tokens"], ["Blorpwaxtown", "\u200b", "x"]]
+    tagged = tc.tag_words(model, tokenizer, sentences, max_length=16)
+    words = [sentences[0].split(), rows[1]["tokens"], sentences[2]]
+    assert [[w for w, _ in s] for s in tagged] == words
+    features, word_ids = tc.encode(tokenizer, datasets.Dataset.from_dict(
+        {"tokens": words, "ner_tags": [[0] * len(w) for w in words]}), len(names), names,
+        max_length=16)
+    ids = tc.predict_words(model, features, word_ids, [len(w) for w in words])
+    assert [[t for _, t in s] for s in tagged] == [[names[i] for i in s] for s in ids]
+    assert tagged[2][1][1] == "O"  # a word with no piece cannot be tagged: id 0
+    with pytest.raises(TypeError, match="wrap a single text in a list"):
+        tc.tag_words(model, tokenizer, "one tweet")
+    with pytest.raises(ValueError, match="sentence 1 has no words"):
+        tc.tag_words(model, tokenizer, ["a b", "  "])

@@ -3,6 +3,7 @@
 Commands:
     pretrain   pretrain a BERT from scratch (see ``python -m bertedu pretrain --help``)
     bench      timing experiments, results to CSV (see ``python -m bertedu bench --help``)
+    bench-int8 int8 and exported runtimes of a fine-tuned SST-2 classifier, results to CSV
     finetune   fine-tune a pretrained BERT on sst2, wnut_17, squad or commonsense_qa
     evaluate   score a fine-tuned model on its task
 """
@@ -20,6 +21,8 @@ COMMANDS = {
     "evaluate": ("bertedu.finetuning.cli", "evaluate_cli",
                  "score a fine-tuned model folder on its task"),
     "bench": ("bertedu.bench", "cli", "time eager vs SDPA and bertedu vs transformers, write CSV"),
+    "bench-int8": ("bertedu.bench.cli", "int8_cli",
+                   "SST-2 accuracy and CPU speed: float32, int8, torch.export, ONNX Runtime"),
 }
 
 

@@ -1,15 +1,16 @@
-"""Int8 on CPU, measured: a fine-tuned classifier in six runtimes, bertedu and transformers.
+"""Int8 on CPU, measured: a fine-tuned classifier in seven runtimes, bertedu and transformers.
 
 One run loads a fine-tuned ``BertForSequenceClassification`` folder twice, once with bertedu
 and once with transformers (the same weights), and measures on labelled sentences (SST-2
 validation from the command line) the accuracy and the throughput of
 
 * bertedu: float32 with eager attention, float32 with SDPA, PyTorch dynamic int8
-  (:func:`bertedu.pipelines.export.quantize_int8` of the SDPA model), the ``torch.export``
+  (:func:`bertedu.pipelines.export.quantize_int8` of the SDPA model; and the same with the
+  feed-forward output layers left in float32, :func:`ffn_outputs`), the ``torch.export``
   program, ONNX Runtime float32 and ONNX Runtime int8 (the dynamo exporter's file, quantized by
   ONNX Runtime's ``quantize_dynamic``);
-* transformers: float32 (its default SDPA attention), PyTorch dynamic int8, ONNX Runtime float32
-  and int8, through the very same export and quantization functions.
+* transformers: float32 (its default SDPA attention), PyTorch dynamic int8 (both kinds), ONNX
+  Runtime float32 and int8, through the very same export and quantization functions.
 
 Method. The sentences are tokenized once, outside the timing, and cut into batches; with
 ``sort_by_length`` the batches hold sentences of similar length (sorted by token count, so a
@@ -36,7 +37,7 @@ import os
 import platform
 import statistics
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -96,21 +97,51 @@ def _onnx_pair(module: nn.Module, workdir: Path, name: str,
             "onnxruntime int8": lambda *a: export.run_onnx(int8, *a)}
 
 
+BERTEDU_RUNTIMES = ("pytorch float32 eager", "pytorch float32 sdpa", "pytorch int8",
+                    "pytorch int8 ffn-out float32", "torch.export float32",
+                    "onnxruntime float32", "onnxruntime int8")
+TRANSFORMERS_RUNTIMES = ("pytorch float32 sdpa", "pytorch int8", "pytorch int8 ffn-out float32",
+                         "onnxruntime float32", "onnxruntime int8")
+
+
+def ffn_outputs(config: Any) -> list[str]:
+    """The names of the feed-forward output layers ``W_2`` (``bert.encoder.layer.i.output.dense``,
+    the same in both libraries). Their input is the GELU of the 4H-wide hidden layer, whose
+    long positive tail makes one activation scale per matrix coarse for the many small values:
+    the layers int8 hurts most, kept in float32 by the ``ffn-out float32`` runtime."""
+    return [f"bert.encoder.layer.{i}.output.dense" for i in range(config.num_hidden_layers)]
+
+
+def _int8_pair(model: nn.Module, engine: str | None, per_channel: bool,
+               wanted: Collection[str]) -> dict[str, Callable[..., torch.Tensor]]:
+    out = {}
+    if "pytorch int8" in wanted:
+        out["pytorch int8"] = _keyword_logits(
+            export.quantize_int8(model, engine=engine, per_channel=per_channel))
+    if "pytorch int8 ffn-out float32" in wanted:
+        out["pytorch int8 ffn-out float32"] = _keyword_logits(export.quantize_int8(
+            model, engine=engine, per_channel=per_channel, skip=ffn_outputs(model.config)))
+    return out
+
+
 def bertedu_runtimes(model_dir: str | os.PathLike, workdir: Path, threads: int | None,
-                     engine: str | None, per_channel: bool
+                     engine: str | None, per_channel: bool, wanted: Collection[str]
                      ) -> dict[str, Callable[..., torch.Tensor]]:
-    """bertedu's six runtimes of the classifier in ``model_dir``, by name."""
-    eager = BertForSequenceClassification.from_pretrained(
-        model_dir, attn_implementation="eager").eval()
+    """bertedu's runtimes (those of :data:`BERTEDU_RUNTIMES` in ``wanted``) of ``model_dir``."""
     sdpa = BertForSequenceClassification.from_pretrained(
         model_dir, attn_implementation="sdpa").eval()
-    int8 = export.quantize_int8(sdpa, engine=engine, per_channel=per_channel)
-    program = export.export_program(sdpa).module()
-    return {"pytorch float32 eager": _keyword_logits(eager),
-            "pytorch float32 sdpa": _keyword_logits(sdpa),
-            "pytorch int8": _keyword_logits(int8),
-            "torch.export float32": program,
-            **_onnx_pair(sdpa, workdir, "bertedu", threads)}
+    out: dict[str, Callable[..., torch.Tensor]] = {}
+    if "pytorch float32 eager" in wanted:
+        eager = BertForSequenceClassification.from_pretrained(
+            model_dir, attn_implementation="eager").eval()
+        out["pytorch float32 eager"] = _keyword_logits(eager)
+    out["pytorch float32 sdpa"] = _keyword_logits(sdpa)
+    out.update(_int8_pair(sdpa, engine, per_channel, wanted))
+    if "torch.export float32" in wanted:
+        out["torch.export float32"] = export.export_program(sdpa).module()
+    if {"onnxruntime float32", "onnxruntime int8"} & set(wanted):
+        out.update(_onnx_pair(sdpa, workdir, "bertedu", threads))
+    return {name: fn for name, fn in out.items() if name in wanted}
 
 
 class TransformersLogits(nn.Module):
@@ -129,16 +160,18 @@ class TransformersLogits(nn.Module):
 
 
 def transformers_runtimes(model_dir: str | os.PathLike, workdir: Path, threads: int | None,
-                          engine: str | None, per_channel: bool
+                          engine: str | None, per_channel: bool, wanted: Collection[str]
                           ) -> dict[str, Callable[..., torch.Tensor]]:
-    """transformers' ``BertForSequenceClassification`` from ``model_dir``, by runtime."""
+    """transformers' ``BertForSequenceClassification`` from ``model_dir``, by runtime (those
+    of :data:`TRANSFORMERS_RUNTIMES` in ``wanted``)."""
     import transformers
 
     model = transformers.BertForSequenceClassification.from_pretrained(model_dir).eval()
-    int8 = export.quantize_int8(model, engine=engine, per_channel=per_channel)
-    return {"pytorch float32 sdpa": _keyword_logits(model),
-            "pytorch int8": _keyword_logits(int8),
-            **_onnx_pair(TransformersLogits(model), workdir, "transformers", threads)}
+    out = {"pytorch float32 sdpa": _keyword_logits(model), **_int8_pair(model, engine,
+                                                                        per_channel, wanted)}
+    if {"onnxruntime float32", "onnxruntime int8"} & set(wanted):
+        out.update(_onnx_pair(TransformersLogits(model), workdir, "transformers", threads))
+    return {name: fn for name, fn in out.items() if name in wanted}
 
 
 def _environment(threads: int, engine: str, compare_transformers: bool) -> dict[str, Any]:
@@ -163,20 +196,25 @@ def run_int8_bench(
     model_dir: str | os.PathLike, texts: Sequence[str], labels: Sequence[int],
     threads: int | None = None, batch_size: int = 32, reps: int = 5,
     sort_by_length: bool = True, engine: str | None = None, per_channel: bool = False,
-    compare_transformers: bool = True, workdir: str | os.PathLike | None = None,
-    log: Callable[[str], Any] | None = print,
+    compare_transformers: bool = True, runtimes: Collection[str] | None = None,
+    workdir: str | os.PathLike | None = None, log: Callable[[str], Any] | None = print,
 ) -> list[dict[str, Any]]:
     """Accuracy and throughput of every runtime of both libraries, one row each (:data:`COLUMNS`).
 
     ``threads`` sets ``torch.set_num_threads`` and ONNX Runtime's intra-op threads (default:
     torch's current setting); ``engine`` the quantized backend (``x86``, ``fbgemm``,
     ``onednn``; default torch's); ``per_channel`` one int8 scale per output row of each weight
-    instead of one per matrix.
+    instead of one per matrix. ``runtimes``: the names to measure (default all of
+    :data:`BERTEDU_RUNTIMES`; the float32 SDPA baseline is always measured).
     """
     if len(texts) != len(labels):
         raise ValueError(f"{len(texts)} texts but {len(labels)} labels")
     if reps < 1:
         raise ValueError(f"reps must be >= 1, got {reps}")
+    wanted = set(BERTEDU_RUNTIMES if runtimes is None else runtimes) | {"pytorch float32 sdpa"}
+    unknown = sorted(wanted - set(BERTEDU_RUNTIMES))
+    if unknown:
+        raise ValueError(f"unknown runtimes {unknown}; choose among {list(BERTEDU_RUNTIMES)}")
     if threads is not None:
         torch.set_num_threads(threads)
     threads = torch.get_num_threads()
@@ -190,22 +228,22 @@ def run_int8_bench(
     tokenizer = BertTokenizerFast.from_pretrained(model_dir)
     batches, order = encode_batches(tokenizer, texts, batch_size, sort_by_length)
     with tempfile.TemporaryDirectory() if workdir is None else _keep(workdir) as tmp:
-        runtimes = {("bertedu", name): fn for name, fn in
-                    bertedu_runtimes(model_dir, Path(tmp), threads, engine, per_channel).items()}
+        fns = {("bertedu", name): fn for name, fn in bertedu_runtimes(
+            model_dir, Path(tmp), threads, engine, per_channel, wanted).items()}
         if compare_transformers:
-            runtimes.update({("transformers", name): fn for name, fn in transformers_runtimes(
-                model_dir, Path(tmp), threads, engine, per_channel).items()})
-        say(f"{len(runtimes)} runtimes, {len(texts)} sentences in {len(batches)} batches, "
+            fns.update({("transformers", name): fn for name, fn in transformers_runtimes(
+                model_dir, Path(tmp), threads, engine, per_channel, wanted).items()})
+        say(f"{len(fns)} runtimes, {len(texts)} sentences in {len(batches)} batches, "
             f"{threads} threads, engine {engine}")
         logits: dict[tuple[str, str], torch.Tensor] = {}
 
         def one_pass(key):
             def run():
                 with torch.inference_mode():
-                    logits[key] = torch.cat([runtimes[key](*batch) for batch in batches])
+                    logits[key] = torch.cat([fns[key](*batch) for batch in batches])
             return run
 
-        passes = {key: one_pass(key) for key in runtimes}
+        passes = {key: one_pass(key) for key in fns}
         times = time_alternating(passes, reps=reps, warmup=1, device=torch.device("cpu"))
     gold = torch.tensor([labels[i] for i in order])  # (N,) in batch order
     env = _environment(threads, engine, compare_transformers)

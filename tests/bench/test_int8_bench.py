@@ -24,9 +24,10 @@ TEXTS = ["a gorgeous , witty , seductive movie .", "it 's a mess .", "not bad at
          "the director 's best work since his debut", "bland , forgettable and too long"]
 LABELS = [1, 0, 1, 0, 1, 0, 1, 0, 1, 1, 1, 0]
 BERTEDU = {"pytorch float32 eager", "pytorch float32 sdpa", "pytorch int8",
-           "torch.export float32", "onnxruntime float32", "onnxruntime int8"}
-TRANSFORMERS = {"pytorch float32 sdpa", "pytorch int8", "onnxruntime float32",
-                "onnxruntime int8"}
+           "pytorch int8 ffn-out float32", "torch.export float32", "onnxruntime float32",
+           "onnxruntime int8"}
+TRANSFORMERS = {"pytorch float32 sdpa", "pytorch int8", "pytorch int8 ffn-out float32",
+                "onnxruntime float32", "onnxruntime int8"}
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +72,7 @@ def test_float32_paths_agree_exactly_across_libraries(rows):
 
 def test_int8_rows_really_ran_in_integers(rows):
     int8_rows = [r for r in rows if r["dtype"] == "int8"]
-    assert len(int8_rows) == 4
+    assert len(int8_rows) == 6
     assert all(0 < r["max_abs_logit_diff"] < 0.5 for r in int8_rows)
     assert all(r["quantized_engine"] in torch.backends.quantized.supported_engines
                for r in rows)
@@ -94,11 +95,21 @@ def test_length_sorted_batches_keep_every_text_once():
     (dict(reps=0), "reps"),
     (dict(engine="tpu"), "quantized engine 'tpu'"),
     (dict(batch_size=0), "batch_size"),
+    (dict(runtimes=["pytorch int4"]), "unknown runtimes"),
 ])
 def test_bad_arguments_are_named(model_dir, kwargs, message):
     args = dict(model_dir=model_dir, texts=TEXTS, labels=LABELS, log=None) | kwargs
     with pytest.raises(ValueError, match=message):
         int8.run_int8_bench(**args)
+
+
+def test_a_subset_of_runtimes_skips_the_exports(model_dir, tmp_path):
+    rows = int8.run_int8_bench(model_dir, TEXTS[:4], LABELS[:4], threads=1, reps=1,
+                               runtimes=["pytorch int8"], workdir=tmp_path, log=None)
+    assert {(r["library"], r["runtime"]) for r in rows} == {
+        (lib, name) for lib in ("bertedu", "transformers")
+        for name in ("pytorch float32 sdpa", "pytorch int8")}
+    assert not list(tmp_path.glob("*.onnx"))
 
 
 def test_cli_writes_the_csv(model_dir, tmp_path, monkeypatch):

@@ -263,7 +263,7 @@ def run_int8_bench(
             "speedup": statistics.median(times[base_key]) / median,
             **{k: v for k, v in spread(seconds).items() if k in COLUMNS},
         })
-        say(f"{library:>12} {name:<22} accuracy {accuracy:6.2f}%  "
+        say(f"{library:>12} {name:<28} accuracy {accuracy:6.2f}%  "
             f"{len(texts) / median:8.1f} sentences/s  x{rows[-1]['speedup']:.2f}")
     return rows
 

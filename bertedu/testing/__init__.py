@@ -9,13 +9,14 @@ when a case fails; ``raise_on_failure=False`` returns the result for grading, an
 
 One module per part of the book: ``model`` (chapters 1, 3, 4, 6), ``tokenization`` (2),
 ``positions`` (5), ``heads`` (7-8), ``decoder`` (9), ``pretraining`` (10), ``optimization``
-(11), ``timing`` (12) and ``finetuning`` (13); the framework is in ``result``. Every checker is
-importable from ``bertedu.testing`` itself.
+(11), ``timing`` (12), ``finetuning`` (13) and ``export`` (18); the framework is in
+``result``. Every checker is importable from ``bertedu.testing`` itself.
 """
 
 from __future__ import annotations
 
 from .decoder import check_cache_update, check_causal_mask
+from .export import check_int8_linear
 from .finetuning import check_classifier_logits
 from .heads import check_mean_pooling, check_mlm_head, check_qa_loss
 from .model import check_attention, check_embeddings, check_layer, check_parameter_count
@@ -28,6 +29,7 @@ from .tokenization import check_basic_tokenize, check_truncate_longest_first, ch
 
 __all__ = [
     "check_classifier_logits",
+    "check_int8_linear",
     "GROUPS",
     "CaseOutcome",
     "CheckResult",

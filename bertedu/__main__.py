@@ -1,13 +1,14 @@
 """Command line: ``python -m bertedu <command> ...``.
 
 Commands:
-    pretrain   pretrain a BERT from scratch (see ``python -m bertedu pretrain --help``)
-    prepare    tokenize a corpus once into shards for ``pretrain --data``
-    bench      timing experiments, results to CSV (see ``python -m bertedu bench --help``)
+    pretrain        pretrain a BERT from scratch (see ``python -m bertedu pretrain --help``)
+    prepare         tokenize a corpus once into shards for ``pretrain --data``
+    finetune        fine-tune a pretrained BERT on sst2, wnut_17, squad or commonsense_qa
+    evaluate        score a fine-tuned model on its task
+    distill         distill a fine-tuned classifier into a student with fewer layers
+    bench           timing experiments, results to CSV (see ``python -m bertedu bench --help``)
     bench-finetune  fine-tuning side by side with transformers, or against its ``Trainer``
-    finetune   fine-tune a pretrained BERT on sst2, wnut_17, squad or commonsense_qa
-    evaluate   score a fine-tuned model on its task
-    distill    distill a fine-tuned classifier into a student with fewer layers
+    bench-int8      int8 and exported runtimes of a fine-tuned SST-2 classifier, results to CSV
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ COMMANDS = {
     "bench": ("bertedu.bench", "cli", "time eager vs SDPA and bertedu vs transformers, write CSV"),
     "bench-finetune": ("bertedu.bench.finetune", "cli",
                        "fine-tune bertedu and transformers side by side (or vs Trainer)"),
+    "bench-int8": ("bertedu.bench.cli", "int8_cli",
+                   "SST-2 accuracy and CPU speed: float32, int8, torch.export, ONNX Runtime"),
 }
 
 

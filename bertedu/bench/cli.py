@@ -92,3 +92,53 @@ def cli(argv: list[str] | None = None) -> int:
     path = write_csv(rows, destination(rows))
     print(f"\nwrote {len(rows)} rows to {path}")
     return 0
+
+
+def int8_cli(argv: list[str] | None = None) -> int:
+    """``python -m bertedu bench-int8``: float32 / int8 / exported runtimes of a fine-tuned SST-2
+    classifier, bertedu and transformers side by side; a table and a CSV."""
+    from .int8 import COLUMNS, run_int8_bench
+
+    parser = argparse.ArgumentParser(
+        prog="python -m bertedu bench-int8",
+        description="Accuracy and CPU throughput on the SST-2 validation sentences of a "
+                    "fine-tuned classifier: float32 eager and SDPA, PyTorch dynamic int8, "
+                    "torch.export, ONNX Runtime float32 and int8; the same for transformers' "
+                    "model loaded from the same folder.")
+    parser.add_argument("--model", required=True,
+                        help="a fine-tuned BertForSequenceClassification folder (SST-2)")
+    parser.add_argument("--threads", type=int, default=2, help="CPU threads (default 2)")
+    parser.add_argument("--out", default="results/",
+                        help="a folder (the file is int8_sst2_cpu.csv) or a .csv path")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--reps", type=int, default=5, help="timed passes per runtime")
+    parser.add_argument("--max-rows", type=int, default=None,
+                        help="the first N validation sentences (default all 872)")
+    parser.add_argument("--no-sort", action="store_true",
+                        help="batch the sentences in their file order (default: by length)")
+    parser.add_argument("--engine", default=None,
+                        help="quantized engine: x86, fbgemm, onednn (default torch's)")
+    parser.add_argument("--per-channel", action="store_true",
+                        help="one int8 scale per weight row instead of one per matrix")
+    parser.add_argument("--no-transformers", action="store_true",
+                        help="bertedu's runtimes only")
+    parser.add_argument("--data-dir", default=None, help="local data folder ($BERTEDU_DATA)")
+    args = parser.parse_args(argv)
+    from ..finetuning.data import load_split
+
+    try:
+        rows_ds = load_split("sst2", "validation", args.data_dir)
+        if args.max_rows is not None:
+            rows_ds = rows_ds.select(range(min(args.max_rows, len(rows_ds))))
+        rows = run_int8_bench(
+            args.model, list(rows_ds["sentence"]), list(rows_ds["label"]), threads=args.threads,
+            batch_size=args.batch_size, reps=args.reps, sort_by_length=not args.no_sort,
+            engine=args.engine, per_channel=args.per_channel,
+            compare_transformers=not args.no_transformers)
+    except (OSError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    path = write_csv(rows, out if out.suffix == ".csv" else out / "int8_sst2_cpu.csv", COLUMNS)
+    print(f"\nwrote {len(rows)} rows to {path}")
+    return 0

@@ -19,7 +19,8 @@ z_X``, the product is computed in integer arithmetic and rescaled,
 
 which is where the speed comes from (int8 matrix kernels, 4x less weight memory traffic).
 PyTorch does it with ``quantize_dynamic``; ONNX Runtime with its own ``quantize_dynamic`` on the
-exported file.
+exported file. The measurement of both on SST-2, next to transformers' model, is
+:mod:`bertedu.bench.int8`.
 
 References:
     PyTorch documentation, "torch.export" and "torch.onnx (dynamo exporter)".
@@ -32,10 +33,8 @@ from __future__ import annotations
 
 import copy
 import os
-import statistics
-import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +42,6 @@ import torch
 from torch import nn
 
 from ..model import BertForSequenceClassification
-from ..tokenization import BertTokenizer
 
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
 
@@ -53,7 +51,7 @@ class ClassifierLogits(nn.Module):
 
     def __init__(self, model: BertForSequenceClassification):
         super().__init__()
-        self.model = model
+        self.model, self.config = model, model.config
         self.train(model.training)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
@@ -83,26 +81,40 @@ def dynamic_shapes(max_len: int) -> dict[str, dict[int, torch.export.Dim]]:
     return {name: {0: batch, 1: seq} for name in INPUT_NAMES}
 
 
-def export_program(model: BertForSequenceClassification) -> torch.export.ExportedProgram:
+def logits_module(model: nn.Module) -> nn.Module:
+    """The module to trace: a bertedu classifier wrapped in :class:`ClassifierLogits`; any other
+    module (one that already maps ``(input_ids, attention_mask, token_type_ids)`` to logits and
+    has a ``config``, such as transformers' classifier behind a thin wrapper) as it is."""
+    if isinstance(model, BertForSequenceClassification):
+        return ClassifierLogits(model.eval())
+    if not hasattr(model, "config"):
+        raise TypeError(f"cannot export a {type(model).__name__}: expected a "
+                        "BertForSequenceClassification or a logits module with a .config")
+    return model.eval()
+
+
+def export_program(model: nn.Module) -> torch.export.ExportedProgram:
     """``torch.export`` of the classifier with dynamic batch and sequence sizes."""
-    wrapper = ClassifierLogits(model.eval())
-    args = example_inputs(2, 16, model.config.vocab_size)
+    wrapper = logits_module(model)
+    config = wrapper.config
+    args = example_inputs(2, 16, config.vocab_size)
     return torch.export.export(
-        wrapper, args, dynamic_shapes=dynamic_shapes(model.config.max_position_embeddings)
+        wrapper, args, dynamic_shapes=dynamic_shapes(config.max_position_embeddings)
     )
 
 
-def export_onnx(model: BertForSequenceClassification, path: str | os.PathLike) -> Path:
+def export_onnx(model: nn.Module, path: str | os.PathLike) -> Path:
     """Write the classifier as an ONNX file (dynamo exporter, dynamic ``B`` and ``T``)."""
     path = Path(path)
-    wrapper = ClassifierLogits(model.eval())
-    args = example_inputs(2, 16, model.config.vocab_size)
+    wrapper = logits_module(model)
+    config = wrapper.config
+    args = example_inputs(2, 16, config.vocab_size)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*axis name.*will not be used.*")
         torch.onnx.export(
             wrapper, args, path, dynamo=True, input_names=list(INPUT_NAMES),
             output_names=["logits"],
-            dynamic_shapes=dynamic_shapes(model.config.max_position_embeddings),
+            dynamic_shapes=dynamic_shapes(config.max_position_embeddings),
             verbose=False,
         )
     return path
@@ -127,15 +139,39 @@ def run_onnx(session: Any, input_ids: torch.Tensor, attention_mask: torch.Tensor
     return torch.from_numpy(session.run(["logits"], feed)[0])
 
 
-def quantize_int8(model: nn.Module) -> nn.Module:
-    """A copy of ``model`` with every ``nn.Linear`` dynamically quantized to int8 (CPU)."""
+def quantize_int8(model: nn.Module, engine: str | None = None, per_channel: bool = False,
+                  skip: Sequence[str] = ()) -> nn.Module:
+    """A copy of ``model`` with its ``nn.Linear`` layers dynamically quantized to int8 (CPU).
+
+    ``engine``: the quantized backend whose kernels pack the weights (``x86``, ``fbgemm``,
+    ``onednn``; default torch's current one, which is then also the one to run with).
+    ``per_channel``: one scale per output row of each weight instead of one per matrix.
+    ``skip``: names of submodules (``"classifier"``, ``"bert.pooler"``) left in float32.
+    """
     with warnings.catch_warnings():
         # torch.ao.quantization announces its move to torchao; the eager API still works
         warnings.filterwarnings("ignore", category=DeprecationWarning)
         warnings.filterwarnings("ignore", message=".*quantized tensor creation functions.*")
-        from torch.ao.quantization import quantize_dynamic
+        from torch.ao.quantization import (
+            default_dynamic_qconfig,
+            per_channel_dynamic_qconfig,
+            quantize_dynamic,
+        )
 
-        return quantize_dynamic(copy.deepcopy(model).eval(), {nn.Linear}, dtype=torch.qint8)
+        if engine is not None:
+            if engine not in torch.backends.quantized.supported_engines:
+                raise ValueError(f"unknown quantized engine {engine!r}; this torch supports "
+                                 f"{torch.backends.quantized.supported_engines}")
+            torch.backends.quantized.engine = engine
+        names = {name for name, _ in model.named_modules()}
+        missing = [name for name in skip if name not in names]
+        if missing:
+            raise ValueError(f"cannot skip {missing}: the model has no such submodules")
+        qconfig = per_channel_dynamic_qconfig if per_channel else default_dynamic_qconfig
+        spec = {name: qconfig for name, module in model.named_modules()
+                if isinstance(module, nn.Linear)
+                and not any(name == s or name.startswith(s + ".") for s in skip)}
+        return quantize_dynamic(copy.deepcopy(model).eval(), spec, dtype=torch.qint8)
 
 
 def quantize_onnx_int8(path: str | os.PathLike, out_path: str | os.PathLike) -> Path:
@@ -144,52 +180,3 @@ def quantize_onnx_int8(path: str | os.PathLike, out_path: str | os.PathLike) -> 
 
     quantize_dynamic(os.fspath(path), os.fspath(out_path), weight_type=QuantType.QInt8)
     return Path(out_path)
-
-
-def bench_inference(
-    model: BertForSequenceClassification, tokenizer: BertTokenizer, texts: Sequence[str],
-    labels: Sequence[int], workdir: str | os.PathLike, batch_size: int = 32, repeats: int = 3,
-) -> list[dict[str, Any]]:
-    """Accuracy and CPU throughput of four runtimes on the same labelled texts, side by side.
-
-    The runtimes are PyTorch float32, PyTorch int8 (``quantize_int8``), ONNX Runtime float32
-    and ONNX Runtime int8. Each repeat runs all four over the whole set in turn (alternating, so
-    that a background load hits all alike); the median time per runtime is kept. Returns one row
-    per runtime: ``accuracy``, ``sentences_per_s`` and the ratio ``speedup`` over PyTorch
-    float32. Not a test: wall times depend on the machine.
-    """
-    workdir = Path(workdir)
-    workdir.mkdir(parents=True, exist_ok=True)
-    fp32_file = export_onnx(model, workdir / "model.onnx")
-    int8_file = quantize_onnx_int8(fp32_file, workdir / "model.int8.onnx")
-    batches = []
-    for i in range(0, len(texts), batch_size):
-        enc = tokenizer(list(texts[i:i + batch_size]), padding=True, truncation=True,
-                        return_tensors="pt")
-        batches.append((enc["input_ids"], enc["attention_mask"], enc["token_type_ids"]))
-    wrapped, int8_model = ClassifierLogits(model.eval()), ClassifierLogits(quantize_int8(model))
-    fp32_session, int8_session = onnx_session(fp32_file), onnx_session(int8_file)
-    runtimes: dict[str, Callable[..., torch.Tensor]] = {
-        "pytorch float32": wrapped, "pytorch int8": int8_model,
-        "onnxruntime float32": lambda *a: run_onnx(fp32_session, *a),
-        "onnxruntime int8": lambda *a: run_onnx(int8_session, *a),
-    }
-    times: dict[str, list[float]] = {name: [] for name in runtimes}
-    predictions: dict[str, torch.Tensor] = {}
-    for _ in range(repeats):
-        for name, run in runtimes.items():
-            start = time.perf_counter()
-            with torch.inference_mode():
-                logits = torch.cat([run(*batch) for batch in batches])  # (N, C)
-            times[name].append(time.perf_counter() - start)
-            predictions[name] = logits.argmax(dim=-1)  # (N,)
-    gold = torch.tensor(list(labels))
-    base = statistics.median(times["pytorch float32"])
-    return [{
-        "runtime": name,
-        "accuracy": (predictions[name] == gold).float().mean().item(),
-        "sentences_per_s": len(texts) / statistics.median(times[name]),
-        "speedup": base / statistics.median(times[name]),
-        "threads": torch.get_num_threads(),
-        "torch": torch.__version__,
-    } for name in runtimes]

@@ -9,9 +9,8 @@ when a case fails; ``raise_on_failure=False`` returns the result for grading, an
 
 One module per part of the book: ``model`` (chapters 1, 3, 4, 6), ``tokenization`` (2),
 ``positions`` (5), ``heads`` (7-8), ``decoder`` (9), ``pretraining`` (10), ``optimization``
-(11), ``timing`` (12), ``finetuning`` (13) and ``after_bert`` (19); the framework is in
-``result``. Every checker is importable from ``bertedu.testing`` itself.
-(11), ``timing`` (12), ``finetuning`` (13) and ``qa`` (15); the framework is in ``result``.
+(11), ``timing`` (12), ``finetuning`` (13), ``alignment`` (14), ``qa`` (15), ``choice`` (16),
+``distillation`` (17), ``export`` (18) and ``after_bert`` (19); the framework is in ``result``.
 Every checker is importable from ``bertedu.testing`` itself.
 """
 
@@ -22,6 +21,7 @@ from .alignment import check_label_alignment
 from .choice import check_choice_logits
 from .decoder import check_cache_update, check_causal_mask
 from .distillation import check_distillation_loss
+from .export import check_int8_linear
 from .finetuning import check_classifier_logits
 from .heads import check_mean_pooling, check_mlm_head, check_qa_loss
 from .model import check_attention, check_embeddings, check_layer, check_parameter_count
@@ -41,6 +41,7 @@ __all__ = [
     "check_doc_stride_windows",
     "check_squad_f1",
     "check_label_alignment",
+    "check_int8_linear",
     "GROUPS",
     "CaseOutcome",
     "CheckResult",

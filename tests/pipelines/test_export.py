@@ -88,3 +88,29 @@ def test_int8_onnx_runtime_stays_close(model, onnx_file):
     want = reference(model, inputs)
     got = export.run_onnx(export.onnx_session(int8_file, threads=1), *inputs)
     assert (got - want).abs().max() < 0.05 * want.abs().max()
+
+
+def test_int8_skips_named_layers_and_quantizes_per_channel(model):
+    kept = export.quantize_int8(model, skip=["classifier", "bert.pooler"])
+    linears = {n: type(m).__module__ for n, m in kept.named_modules()
+               if type(m).__name__ == "Linear"}
+    assert linears["classifier"] == linears["bert.pooler.dense"] == "torch.nn.modules.linear"
+    assert sum(v.startswith("torch.ao.nn.quantized.dynamic") for v in linears.values()) == 12
+    per_channel = export.quantize_int8(model, per_channel=True)
+    weight = per_channel.bert.encoder.layer[0].intermediate.dense.weight()
+    assert weight.qscheme() == torch.per_channel_affine
+    assert weight.q_per_channel_scales().shape == (64,)  # one scale per output row
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(skip=["bert.nonsense"]), "no such submodules"),
+    (dict(engine="tpu"), "quantized engine 'tpu'"),
+])
+def test_int8_bad_arguments_are_named(model, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        export.quantize_int8(model, **kwargs)
+
+
+def test_only_a_classifier_or_a_logits_module_is_exported():
+    with pytest.raises(TypeError, match="cannot export a Linear"):
+        export.export_program(torch.nn.Linear(2, 2))

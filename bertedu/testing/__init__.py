@@ -10,7 +10,8 @@ when a case fails; ``raise_on_failure=False`` returns the result for grading, an
 One module per part of the book: ``model`` (chapters 1, 3, 4, 6), ``tokenization`` (2),
 ``positions`` (5), ``heads`` (7-8), ``decoder`` (9), ``pretraining`` (10), ``optimization``
 (11), ``timing`` (12), ``finetuning`` (13), ``alignment`` (14), ``qa`` (15), ``choice`` (16),
-``distillation`` (17), ``export`` (18) and ``after_bert`` (19); the framework is in ``result``.
+``distillation`` (17), ``export`` (18), ``after_bert`` (19) and ``scaling`` (20); the framework
+is in ``result``.
 Every checker is importable from ``bertedu.testing`` itself.
 """
 
@@ -30,11 +31,13 @@ from .positions import check_relative_scores, check_sdpa_bias
 from .pretraining import check_mask_tokens, check_truncate_seq_pair
 from .qa import check_answer_positions, check_doc_stride_windows, check_squad_f1
 from .result import GROUPS, CaseOutcome, CheckResult, LibraryCallError
+from .scaling import check_rank_losses
 from .timing import check_varlen_attention
 from .tokenization import check_basic_tokenize, check_truncate_longest_first, check_wordpiece
 
 __all__ = [
     "check_classifier_logits",
+    "check_rank_losses",
     "check_distillation_loss",
     "check_choice_logits",
     "check_answer_positions",

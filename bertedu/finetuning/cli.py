@@ -5,6 +5,7 @@
     python -m bertedu finetune sst2 --model PATH_OR_HUB_ID --output-dir runs/sst2 --epochs 1
     python -m bertedu finetune sst2 --model PATH --output-dir runs/sst2 --stop-after 500
     python -m bertedu finetune sst2 --model PATH --output-dir runs/sst2 --resume
+    python -m bertedu finetune wnut_17 --model PATH --output-dir runs/wnut --label-all-pieces
     python -m bertedu evaluate sst2 --model runs/sst2
 
 Both are thin wrappers around :func:`bertedu.finetuning.finetune` and
@@ -32,13 +33,13 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", default=None, help="local data folder ($BERTEDU_DATA)")
 
 
-def _task(parser: argparse.ArgumentParser, name: str) -> None:
-    from .run import get_task
+def _task(parser: argparse.ArgumentParser, name: str, label_all_pieces: bool = False) -> None:
+    from .run import encode_options, get_task
 
     try:
-        get_task(name)
+        encode_options(get_task(name), label_all_pieces)
     except ValueError as err:
-        parser.error(str(err))
+        parser.error(str(err).replace("label_all_pieces", "--label-all-pieces", 1))
 
 
 def cli(argv: list[str] | None = None) -> int:
@@ -70,9 +71,12 @@ def cli(argv: list[str] | None = None) -> int:
                              "the newest in --output-dir when none is given")
     parser.add_argument("--keep-checkpoints", action="store_true",
                         help="keep <output-dir>/checkpoints after the last step")
+    parser.add_argument("--label-all-pieces", action="store_true",
+                        help="token classification: tag every piece of a word, not only the "
+                             "first (the later pieces of a B- word get its I- tag)")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
-    _task(parser, args.task)
+    _task(parser, args.task, args.label_all_pieces)
     for flag, value, low in (("--stop-after", args.stop_after, 1),
                              ("--save-steps", args.save_steps, 1)):
         if value is not None and value < low:
@@ -92,7 +96,7 @@ def cli(argv: list[str] | None = None) -> int:
         progress=not args.no_progress, data_dir=args.data_dir,
         resume_from=True if args.resume == "latest" else args.resume,
         stop_after=args.stop_after, max_seconds=args.max_seconds, save_steps=args.save_steps,
-        keep_checkpoints=args.keep_checkpoints)
+        keep_checkpoints=args.keep_checkpoints, label_all_pieces=args.label_all_pieces)
     stop = result.history[-1].get("stop_reason") if result.history else None
     print(json.dumps({"best": result.best, "output_dir": result.output_dir,
                       "steps_done": len(result.history), "stop_reason": stop}, indent=2))

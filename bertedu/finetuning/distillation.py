@@ -50,7 +50,7 @@ import torch.nn.functional as F
 from ..training.loop import TrainingArguments, train
 from . import data as data_module
 from .batching import EpochBatches
-from .run import _environment, get_task, load_task_splits
+from .run import KeepBest, _environment, get_task, load_task_splits
 
 __all__ = ["DistillResult", "default_student_layers", "student_from_teacher", "soft_targets",
            "distillation_loss", "hidden_state_loss", "uniform_layer_map", "distill", "cli"]
@@ -289,8 +289,6 @@ def distill(teacher, student, task: str = "sst2", tokenizer=None, temperature: f
             loss, parts = loss + hidden_weight * hidden, {**parts, "hidden": hidden}
         return loss, parts
 
-    evaluations: list[dict[str, float]] = []
-    best: dict[str, float] = {}
     out_dir = Path(output_dir) if output_dir is not None else None
     record = {"task": task, "metric": spec.metric, "train_rows": len(train_ds),
               "eval_rows": len(eval_ds), "steps": steps, "steps_per_epoch": batches.per_epoch,
@@ -303,31 +301,12 @@ def distill(teacher, student, task: str = "sst2", tokenizer=None, temperature: f
               "args": {**dataclasses.asdict(args), "max_train_samples": max_train_samples,
                        "max_eval_samples": max_eval_samples, "epochs": epochs},
               **_environment(device)}
-    done = [0]
-
-    def counting_batches(step: int) -> dict[str, torch.Tensor]:
-        done[0] = step + 1
-        return batches(step)
-
-    def evaluate_hook(model) -> dict[str, float]:
-        scores = spec.evaluate(model, eval_data, 2 * batch_size, device)
-        scores = {**scores, "step": done[0], "epoch": round(done[0] / batches.per_epoch, 3)}
-        evaluations.append(scores)
-        if not best or scores[spec.metric] > best[spec.metric]:
-            best.clear()
-            best.update(scores)
-            if out_dir is not None:
-                model.save_pretrained(out_dir)
-                tokenizer.save_pretrained(out_dir)
-        if out_dir is not None:
-            record.update(best=best, evaluations=evaluations, finished=done[0] >= steps)
-            (out_dir / "eval_results.json").write_text(json.dumps(record, indent=2) + "\n")
-        return {k: v for k, v in scores.items() if k not in {"step", "epoch"}}
-
-    history = train(student, args, counting_batches, loss_fn, evaluate=evaluate_hook,
+    keeper = KeepBest(spec, eval_data, 2 * batch_size, device, batches, steps, tokenizer, out_dir,
+                      record)
+    history = train(student, args, keeper.batch, loss_fn, evaluate=keeper.evaluate,
                     desc=f"distill {task}")
-    return DistillResult(student, tokenizer, history, evaluations, best, teacher_scores,
-                         os.fspath(out_dir) if out_dir is not None else None)
+    return DistillResult(student, tokenizer, history, keeper.evaluations, keeper.best,
+                         teacher_scores, os.fspath(out_dir) if out_dir is not None else None)
 
 
 # ----------------------------------------------------------------------- command line

@@ -40,8 +40,8 @@ from . import data as data_module
 from .batching import EpochBatches
 from .tasks import TASKS, Task
 
-__all__ = ["FinetuneResult", "get_task", "load_task_splits", "load_task_model", "finetune",
-           "evaluate"]
+__all__ = ["FinetuneResult", "KeepBest", "get_task", "load_task_splits", "load_task_model",
+           "encode_options", "finetune", "evaluate"]
 
 
 @dataclasses.dataclass
@@ -101,6 +101,19 @@ def load_task_model(task: Task, model_name: str | os.PathLike, labels: list[str]
     return cls.from_pretrained(model_name, **overrides)
 
 
+def encode_options(spec: Task, label_all_pieces: bool = False) -> dict[str, Any]:
+    """The keyword options of ``spec.encode`` a run asks for; a clear error for one the task
+    lacks (``label_all_pieces``: token classification only)."""
+    if not isinstance(label_all_pieces, bool):
+        raise TypeError(f"label_all_pieces must be True or False, got {label_all_pieces!r}")
+    if label_all_pieces and "label_all_pieces" not in spec.encode_options:
+        having = [t.name for t in TASKS.values() if "label_all_pieces" in t.encode_options]
+        raise ValueError(f"label_all_pieces is for token classification ({', '.join(having)}), "
+                         f"whose words are split into pieces; {spec.name!r} is a "
+                         f"{spec.model_class} task")
+    return {"label_all_pieces": True} if label_all_pieces else {}
+
+
 def finetune(
     task: str,
     model: str | os.PathLike,
@@ -125,6 +138,7 @@ def finetune(
     max_seconds: float | None = None,
     save_steps: int | None = None,
     keep_checkpoints: bool = False,
+    label_all_pieces: bool = False,
 ) -> FinetuneResult:
     """Fine-tune ``model`` (a folder or hub id) on ``task`` and evaluate after each epoch.
 
@@ -142,21 +156,28 @@ def finetune(
     continues such a run: the same call with ``resume_from`` ends with the losses, weights and
     evaluations of a run that never stopped. The checkpoints are deleted once every step is done
     (the best model is kept) unless ``keep_checkpoints``.
+
+    ``label_all_pieces`` (token classification only): every piece of a word carries the word's
+    tag (``B-`` becoming ``I-`` after the first piece) instead of the first piece alone, the
+    others ``-100`` (:func:`bertedu.finetuning.token_classification.align_labels`). It is
+    recorded in ``eval_results.json``, which :func:`evaluate` reads back.
     """
     from ..tokenization import BertTokenizerFast
 
     spec = get_task(task)
+    options = encode_options(spec, label_all_pieces)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     out = Path(output_dir) if output_dir is not None else None
     checkpoint = _resume_checkpoint(out, resume_from, stop_after, max_seconds, save_steps)
+    _check_same_labelling(out, checkpoint, label_all_pieces)
     torch.manual_seed(seed)
     train_ds, eval_ds = load_task_splits(spec, data_dir, max_train_samples, max_eval_samples)
     tokenizer = BertTokenizerFast.from_pretrained(model)
     labels = data_module.label_names(task, data_dir) if spec.head_labels else []
     net = load_task_model(spec, model, labels)
-    encoded = spec.encode(tokenizer, train_ds, True, labels)
+    encoded = spec.encode(tokenizer, train_ds, True, labels, **options)
     features = getattr(encoded, "features", encoded)  # QA: windows, with the skipped answers
-    eval_data = spec.encode(tokenizer, eval_ds, False, labels)
+    eval_data = spec.encode(tokenizer, eval_ds, False, labels, **options)
     batches = EpochBatches(features, batch_size, seed, tokenizer.pad_token_id, group_by_length)
     steps = max_steps or max(1, round(epochs * batches.per_epoch))
     args = TrainingArguments(
@@ -173,36 +194,70 @@ def finetune(
               "skipped_bad_answers": len(getattr(encoded, "skipped", [])),
               "data": data_module.describe_source(task, spec.eval_split, data_dir),
               "args": {**dataclasses.asdict(args), "max_train_samples": max_train_samples,
-                       "max_eval_samples": max_eval_samples, "epochs": epochs},
+                       "max_eval_samples": max_eval_samples, "epochs": epochs,
+                       "label_all_pieces": label_all_pieces},
               "resumed_from": os.fspath(checkpoint) if checkpoint is not None else None,
               **_environment(device)}
-    done = [0]
-
-    def counting_batches(k: int) -> dict[str, torch.Tensor]:
-        done[0] = k + 1
-        return batches(k)
-
-    def evaluate_hook(m) -> dict[str, float]:
-        scores = spec.evaluate(m, eval_data, 2 * batch_size, device)
-        scores = {**scores, "step": done[0], "epoch": round(done[0] / batches.per_epoch, 3)}
-        evaluations.append(scores)
-        if not best or scores[spec.metric] > best[spec.metric]:
-            best.clear()
-            best.update(scores)
-            if out is not None:
-                m.save_pretrained(out)
-                tokenizer.save_pretrained(out)
-        if out is not None:
-            record.update(best=best, evaluations=evaluations, finished=done[0] >= steps)
-            (out / "eval_results.json").write_text(json.dumps(record, indent=2) + "\n")
-        return {k: v for k, v in scores.items() if k not in {"step", "epoch"}}
-
-    history = train(net, args, counting_batches, spec.loss_fn, evaluate=evaluate_hook,
+    keeper = KeepBest(spec, eval_data, 2 * batch_size, device, batches, steps, tokenizer, out,
+                      record, evaluations, best)
+    history = train(net, args, keeper.batch, spec.loss_fn, evaluate=keeper.evaluate,
                     resume_from=checkpoint, desc=task)
     if out is not None and not keep_checkpoints and history[-1].get("stop_reason") == "steps":
         shutil.rmtree(out / "checkpoints", ignore_errors=True)  # done: the best model stays
-    return FinetuneResult(net, tokenizer, history, evaluations, best,
+    return FinetuneResult(net, tokenizer, history, keeper.evaluations, keeper.best,
                           os.fspath(out) if out is not None else None)
+
+
+@dataclasses.dataclass
+class KeepBest:
+    """The loop's batches and evaluation hook for a run that keeps its best model.
+
+    :meth:`batch` hands the loop batch ``k`` of ``batches`` and counts the steps done.
+    :meth:`evaluate` scores the model on ``eval_data`` with the task's module, appends the scores
+    (with ``step`` and ``epoch``) to ``evaluations`` and, whenever the task's metric beats
+    ``best``, makes them the new ``best`` and saves model and tokenizer into ``out`` with
+    ``save_pretrained``. With ``out``, every evaluation rewrites ``out/eval_results.json``:
+    ``record`` with ``best``, ``evaluations`` and ``finished`` (all ``steps`` done), so a stopped
+    run keeps what it measured. :func:`finetune` and :func:`~bertedu.finetuning.distill` both
+    train with it.
+    """
+
+    spec: Task
+    eval_data: Any
+    batch_size: int
+    device: str
+    batches: EpochBatches
+    steps: int
+    tokenizer: Any
+    out: Path | None
+    record: dict[str, Any]
+    evaluations: list[dict[str, float]] = dataclasses.field(default_factory=list)
+    best: dict[str, float] = dataclasses.field(default_factory=dict)
+    done: int = 0
+
+    def batch(self, k: int) -> dict[str, torch.Tensor]:
+        """Batch ``k`` (0-based) of the run; ``k + 1`` steps are then done."""
+        self.done = k + 1
+        return self.batches(k)
+
+    def evaluate(self, model) -> dict[str, float]:
+        """Score ``model``, keep it if it is the best so far; the scores for the loop's history."""
+        metric = self.spec.metric
+        scores = self.spec.evaluate(model, self.eval_data, self.batch_size, self.device)
+        scores = {**scores, "step": self.done,
+                  "epoch": round(self.done / self.batches.per_epoch, 3)}
+        self.evaluations.append(scores)
+        if not self.best or scores[metric] > self.best[metric]:
+            self.best.clear()
+            self.best.update(scores)
+            if self.out is not None:
+                model.save_pretrained(self.out)
+                self.tokenizer.save_pretrained(self.out)
+        if self.out is not None:
+            self.record.update(best=self.best, evaluations=self.evaluations,
+                               finished=self.done >= self.steps)
+            (self.out / "eval_results.json").write_text(json.dumps(self.record, indent=2) + "\n")
+        return {k: v for k, v in scores.items() if k not in {"step", "epoch"}}
 
 
 def _resume_checkpoint(out: Path | None, resume_from, stop_after, max_seconds,
@@ -232,6 +287,25 @@ def _checkpoint_dir(out: Path | None, *options) -> str | None:
     return os.fspath(out) if out is not None and any(options) else None
 
 
+def _recorded_labelling(folder: Path) -> bool | None:
+    """The ``label_all_pieces`` a run recorded in ``folder/eval_results.json`` (``None``: none)."""
+    results = folder / "eval_results.json"
+    if not results.is_file():
+        return None
+    return json.loads(results.read_text()).get("args", {}).get("label_all_pieces")
+
+
+def _check_same_labelling(out: Path | None, checkpoint: Path | None,
+                          label_all_pieces: bool) -> None:
+    """A resumed run keeps the labels it started with: refuse a different ``label_all_pieces``."""
+    if out is None or checkpoint is None:
+        return
+    recorded = _recorded_labelling(out)
+    if recorded is not None and recorded != label_all_pieces:
+        raise ValueError(f"the run in {os.fspath(out)} was started with "
+                         f"label_all_pieces={recorded}; resume it with the same value")
+
+
 def _earlier_evaluations(out: Path | None, checkpoint: Path | None,
                          metric: str) -> tuple[list[dict[str, float]], dict[str, float]]:
     """The evaluations a resumed run made before its checkpoint, from ``eval_results.json``."""
@@ -248,14 +322,21 @@ def _earlier_evaluations(out: Path | None, checkpoint: Path | None,
 def evaluate(task: str, model: str | os.PathLike, batch_size: int = 64,
              max_eval_samples: int | None = None, device: str | None = None,
              data_dir: str | os.PathLike | None = None) -> dict[str, float]:
-    """Score a fine-tuned folder (or hub id) on ``task``'s evaluation split."""
+    """Score a fine-tuned folder (or hub id) on ``task``'s evaluation split.
+
+    The rows are encoded as the run that wrote the folder encoded them: with the
+    ``label_all_pieces`` its ``eval_results.json`` records (the scores themselves come from each
+    word's first piece in either mode).
+    """
     from ..tokenization import BertTokenizerFast
 
     spec = get_task(task)
+    recorded = _recorded_labelling(Path(model)) if spec.encode_options else None
+    options = encode_options(spec, bool(recorded))
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     _, eval_ds = load_task_splits(spec, data_dir, None, max_eval_samples, need_train=False)
     tokenizer = BertTokenizerFast.from_pretrained(model)
     labels = data_module.label_names(task, data_dir) if spec.head_labels else []
     net = load_task_model(spec, model, labels).to(device)
-    return spec.evaluate(net, spec.encode(tokenizer, eval_ds, False, labels), batch_size,
-                         device)
+    return spec.evaluate(net, spec.encode(tokenizer, eval_ds, False, labels, **options),
+                         batch_size, device)

@@ -37,8 +37,10 @@ SQUAD_TRAIN_ARTICLES = 40  # of the dev set's 48, in file order
 @dataclass(frozen=True)
 class Task:
     """A task: its splits, model class, primary metric (higher is better), default learning
-    rate, and the module functions ``encode(tokenizer, dataset, train, label_names)``,
-    ``loss_fn(model, batch)`` and ``evaluate(model, encoded, batch_size, device)``."""
+    rate, and the module functions ``encode(tokenizer, dataset, train, label_names, **options)``,
+    ``loss_fn(model, batch)`` and ``evaluate(model, encoded, batch_size, device)``.
+    ``encode_options`` names the keyword options its ``encode`` takes (``label_all_pieces`` for
+    token classification)."""
 
     name: str
     model_class: str
@@ -50,6 +52,7 @@ class Task:
     encode: Callable[..., Any]
     loss_fn: Callable[..., Any]
     evaluate: Callable[..., dict[str, float]]
+    encode_options: tuple[str, ...] = ()
 
     def splits(self, data_dir=None, need_train: bool = True):
         """(train, eval) datasets; train is ``None`` when ``need_train`` is false."""
@@ -77,9 +80,12 @@ def _encode_sst2(tokenizer, dataset, train: bool, names: list[str]):
                                  max_length=128, task="sst2")
 
 
-def _encode_wnut(tokenizer, dataset, train: bool, names: list[str]):
+def _encode_wnut(tokenizer, dataset, train: bool, names: list[str],
+                 label_all_pieces: bool = False):
     features, word_ids = token_classification.encode(tokenizer, dataset, len(names), names,
-                                                     max_length=128, task="wnut_17")
+                                                     max_length=128,
+                                                     label_all_pieces=label_all_pieces,
+                                                     task="wnut_17")
     if train:
         return features
     return features, word_ids, list(dataset["ner_tags"]), names
@@ -97,7 +103,8 @@ TASKS: dict[str, Task] = {
     "sst2": Task("sst2", "BertForSequenceClassification", "train", "validation", "accuracy",
                  5e-5, True, _encode_sst2, classification.loss_fn, classification.evaluate),
     "wnut_17": Task("wnut_17", "BertForTokenClassification", "train", "test", "f1", 5e-5, True,
-                    _encode_wnut, token_classification.loss_fn, token_classification.evaluate),
+                    _encode_wnut, token_classification.loss_fn, token_classification.evaluate,
+                    encode_options=("label_all_pieces",)),
     "squad": Task("squad", "BertForQuestionAnswering", "validation", "validation", "f1", 5e-5,
                   False, _encode_squad, question_answering.loss_fn, question_answering.evaluate),
     "commonsense_qa": Task("commonsense_qa", "BertForMultipleChoice", "train", "validation",

@@ -7,7 +7,8 @@ The data gives one BIO tag per *word*; the model sees *word pieces*. The tokeniz
 - the first piece of a word gets the word's tag; the other pieces get ``-100``, so each word is
   counted once in the loss (the paper's choice, section 5.3);
 - with ``label_all_pieces=True`` every piece gets its word's tag, a ``B-`` tag becoming ``I-`` on
-  the later pieces (so one word never opens two entities);
+  the later pieces (so one word never opens two entities); a run picks it with
+  ``finetune("wnut_17", ..., label_all_pieces=True)`` or ``--label-all-pieces``;
 - special tokens always get ``-100``.
 
 The loss is the cross-entropy over the labelled pieces, ``L = -mean_{t: y_t != -100} log p_t(y_t)``.

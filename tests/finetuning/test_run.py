@@ -1,6 +1,7 @@
 """bertedu.finetuning.run and the command line: a whole fine-tuning run on a tiny model, its
 saved folder loaded by transformers unchanged, and clear errors for bad input."""
 
+import dataclasses
 import json
 import shutil
 import warnings
@@ -9,7 +10,7 @@ import pytest
 import torch
 
 from bertedu.__main__ import main
-from bertedu.finetuning import evaluate, finetune, get_task
+from bertedu.finetuning import TASKS, evaluate, finetune, get_task
 
 
 @pytest.fixture(scope="module")
@@ -138,3 +139,109 @@ def test_bad_squad_answers_are_reported(tiny_model_dir, tmp_path):
     root = _local_copy(tmp_path / "few", "squad", {"validation": rows[:5]})
     with pytest.raises(ValueError, match="squad: the evaluation articles are empty"):
         finetune("squad", tiny_model_dir, data_dir=root, progress=False)
+
+
+def _trained_batches(monkeypatch, spec):
+    """Every batch the loop trains ``spec`` on, seen through a wrapper of its loss."""
+    seen = []
+
+    def loss_fn(model, batch):
+        seen.append({k: batch[k].clone() for k in ("input_ids", "attention_mask", "labels")})
+        return spec.loss_fn(model, batch)
+
+    monkeypatch.setitem(TASKS, spec.name, dataclasses.replace(spec, loss_fn=loss_fn))
+    return seen
+
+
+def test_label_all_pieces_tags_the_later_pieces_through_finetune_and_the_cli(
+        tiny_model_dir, tmp_path, monkeypatch, capsys):
+    from bertedu import BertTokenizerFast
+    from bertedu.finetuning import token_classification as tc
+    from bertedu.finetuning.data import label_names
+
+    names = label_names("wnut_17")
+    b_to_i = tc.b_to_i_map(names)
+    common = ["--max-train-samples", "16", "--max-eval-samples", "4", "--batch-size", "4",
+              "--no-progress"]
+    runs, spec = {}, get_task("wnut_17")
+    for mode in ("first", "all"):
+        seen = _trained_batches(monkeypatch, spec)
+        flags = ["--label-all-pieces"] if mode == "all" else []
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            assert main(["finetune", "wnut_17", "--model", str(tiny_model_dir), "--output-dir",
+                         str(tmp_path / mode), *common, *flags]) == 0
+        runs[mode] = seen
+        record = json.loads((tmp_path / mode / "eval_results.json").read_text())
+        assert record["args"]["label_all_pieces"] is (mode == "all")
+    capsys.readouterr()
+    assert len(runs["first"]) == len(runs["all"]) == 4  # one epoch of 16 rows in batches of 4
+    tokenizer = BertTokenizerFast.from_pretrained(tiny_model_dir)
+    special = {tokenizer.cls_token_id, tokenizer.sep_token_id}
+    later = b_as_i = 0
+    for first, every in zip(runs["first"], runs["all"], strict=True):
+        assert torch.equal(first["input_ids"], every["input_ids"])  # the same rows, same order
+        for ids, mask, a, b in zip(first["input_ids"], first["attention_mask"], first["labels"],
+                                   every["labels"], strict=True):
+            word_tag = None
+            for token, real, one, all_ in zip(ids.tolist(), mask.tolist(), a.tolist(),
+                                              b.tolist(), strict=True):
+                if not real or token in special:
+                    assert one == all_ == -100
+                elif one != -100:  # a word's first piece: its tag in both modes
+                    assert all_ == one
+                    word_tag = one
+                else:  # a later piece: -100, or the word's tag with B- turned into I-
+                    assert all_ == b_to_i.get(word_tag, word_tag) != -100
+                    later += 1
+                    b_as_i += word_tag in b_to_i
+    assert later > 0 and b_as_i > 0, (later, b_as_i)
+
+    # evaluate encodes the rows as the run did, and scores what the run's best evaluation scored
+    asked = []
+    real_encode = tc.encode
+    monkeypatch.setattr(tc, "encode", lambda *a, **k: asked.append(k["label_all_pieces"])
+                        or real_encode(*a, **k))
+    best = json.loads((tmp_path / "all" / "eval_results.json").read_text())["best"]
+    assert main(["evaluate", "wnut_17", "--model", str(tmp_path / "all"),
+                 "--max-eval-samples", "4"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again == pytest.approx({k: best[k] for k in again})
+    assert asked == [True]
+    assert evaluate("wnut_17", tmp_path / "first", max_eval_samples=4)["f1"] == \
+        pytest.approx(json.loads((tmp_path / "first" / "eval_results.json").read_text())
+                      ["best"]["f1"])
+    assert asked == [True, False]
+
+
+def test_label_all_pieces_is_refused_outside_token_classification(tiny_model_dir, tmp_path,
+                                                                   capsys):
+    message = (r"label_all_pieces is for token classification \(wnut_17\), whose words are "
+               r"split into pieces; 'sst2' is a BertForSequenceClassification task")
+    with pytest.raises(ValueError, match=message):
+        finetune("sst2", tiny_model_dir, tmp_path / "api", label_all_pieces=True,
+                 progress=False)
+    with pytest.raises(TypeError, match="label_all_pieces must be True or False, got 'yes'"):
+        finetune("wnut_17", tiny_model_dir, label_all_pieces="yes", progress=False)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["finetune", "sst2", "--model", str(tiny_model_dir), "--output-dir",
+              str(tmp_path / "cli"), "--label-all-pieces"])
+    assert exit_info.value.code == 2
+    assert "error: --label-all-pieces is for token classification (wnut_17)" in \
+        capsys.readouterr().err
+    assert not (tmp_path / "api").exists() and not (tmp_path / "cli").exists()
+
+
+def test_a_resumed_run_keeps_its_labelling(tiny_model_dir, tmp_path):
+    kwargs = dict(max_steps=4, eval_steps=1, batch_size=4, max_train_samples=16,
+                  max_eval_samples=4, progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        finetune("wnut_17", tiny_model_dir, tmp_path, stop_after=2, label_all_pieces=True,
+                 **kwargs)
+        with pytest.raises(ValueError, match="started with label_all_pieces=True; resume it "
+                                             "with the same value"):
+            finetune("wnut_17", tiny_model_dir, tmp_path, resume_from=True, **kwargs)
+        result = finetune("wnut_17", tiny_model_dir, tmp_path, resume_from=True,
+                          label_all_pieces=True, **kwargs)
+    assert [e["step"] for e in result.evaluations] == [1, 2, 3, 4]

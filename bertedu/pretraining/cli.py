@@ -10,8 +10,9 @@ With ``--data SHARDS`` (a folder written by ``python -m bertedu prepare``) the c
 and token ids come from the shards instead, and the batches from the background loader of
 :mod:`bertedu.pretraining.loader` (``--num-workers``, length buckets unless ``--no-bucket``).
 
-Nothing is written before everything has been checked. Every argument is validated first (a bad
-one exits with status 2 and one line naming the flag), then the corpus, vocabulary, NSP pairs,
+Nothing is written before everything has been checked. Every argument is validated first
+(:mod:`bertedu.pretraining.cli_arguments`: a bad one exits with status 2 and one line naming the
+flag), then the corpus, vocabulary, NSP pairs,
 model and resume checkpoint are prepared in memory; only then is ``--out`` touched. A non-empty
 ``--out`` (a finished run) is refused unless ``--overwrite`` (replace that run) or ``--resume``
 (continue it) says what to do with it, and the vocabulary is written atomically.
@@ -21,16 +22,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import random
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import torch
 
 from ..training.distributed import Distributed, init_from_env
+from .cli_arguments import add_shared_arguments, check_pretrain_arguments, load_or_train_vocabulary
 from .objective import PretrainingArguments, pretrain
 
 __all__ = ["build_parser", "cli"]
@@ -38,7 +38,6 @@ __all__ = ["build_parser", "cli"]
 # files a run writes into --out; --overwrite removes exactly these (and checkpoints/step-*.pt)
 RUN_FILES = ("config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json",
              "special_tokens_map.json", "tokenizer.json", "history.json")
-MAX_SEED = 2**32  # seeds are mixed into 64-bit generator seeds
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,12 +52,6 @@ def build_parser() -> argparse.ArgumentParser:
     a("--config", default="tiny",
       help="model size: a preset name (tiny, mini, small, medium, base, large) or a config.json "
       "(its vocab_size is replaced by the size of the vocabulary used)")
-    a("--vocab-size", type=int, default=4000,
-      help="size of the WordPiece vocabulary trained on the corpus (ignored with --vocab)")
-    a("--vocab", default=None, help="use this existing vocab.txt instead of training one")
-    a("--corpus", nargs="+", default=None,
-      help="text files, one sentence per line, blank line between documents "
-      "(default: the embedded standard-library corpus)")
     a("--data", default=None,
       help="pre-tokenized shards from `python -m bertedu prepare` (instead of --corpus; the "
       "shards' vocab.txt is used, every pass over them draws new NSP pairs)")
@@ -66,9 +59,6 @@ def build_parser() -> argparse.ArgumentParser:
       help="background DataLoader workers building batches from --data (0: in this process)")
     a("--no-bucket", action="store_true",
       help="with --data: do not group pairs of similar length into batches")
-    a("--out", required=True, help="output directory (model, vocab, history.json, checkpoints)")
-    a("--overwrite", action="store_true",
-      help="replace the run already in --out (without it, a non-empty --out is refused)")
     a("--steps", type=int, default=1000, help="number of optimizer steps")
     a("--batch-size", type=int, default=32, help="examples per micro-batch (forward pass)")
     a("--seq-len", type=int, default=128, help="max_seq_length of the NSP sentence pairs")
@@ -101,108 +91,11 @@ def build_parser() -> argparse.ArgumentParser:
     a("--whole-word-mask", action="store_true", help="mask whole words instead of WordPieces")
     a("--held-out", type=float, default=0.05,
       help="fraction of documents held out for evaluation, in [0, 1)")
-    a("--no-progress", action="store_true", help="hide the tqdm progress bar")
+    add_shared_arguments(
+        p, out_help="output directory (model, vocab, history.json, checkpoints)",
+        overwrite_help="replace the run already in --out (without it, a non-empty --out is "
+        "refused)")
     return p
-
-
-# ----------------------------------------------------------------------- checks (nothing written)
-def _device(parser: argparse.ArgumentParser, name: str | None) -> str:
-    if name is None:
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        parser.error(f"--device {name}: not a device; expected cpu, cuda, cuda:N or mps")
-    if device.type == "cuda":
-        if not torch.cuda.is_available():
-            parser.error(f"--device {name}: CUDA is not available on this machine (use cpu)")
-        if device.index is not None and device.index >= torch.cuda.device_count():
-            parser.error(f"--device {name}: this machine has {torch.cuda.device_count()} "
-                         "CUDA device(s)")
-    elif device.type == "mps":
-        if not torch.backends.mps.is_available():
-            parser.error(f"--device {name}: MPS is not available on this machine (use cpu)")
-    elif device.type != "cpu":
-        parser.error(f"--device {name}: unsupported device type; expected cpu, cuda or mps")
-    return name
-
-
-def _config(parser: argparse.ArgumentParser, name: str):
-    from ..config import PRESETS, BertConfig
-
-    if name in PRESETS:
-        return BertConfig.preset(name)
-    if not Path(name).exists():
-        parser.error(f"--config {name}: unknown preset and no such file; expected a preset "
-                     f"({', '.join(PRESETS)}) or a config.json")
-    try:
-        return BertConfig.from_pretrained(name)
-    except (OSError, ValueError, TypeError) as err:
-        parser.error(f"--config {name}: {err}")
-
-
-def _check_arguments(parser: argparse.ArgumentParser, ns: argparse.Namespace):
-    """Every flag on its own and against the others; returns (device, config)."""
-    def at_least(flag: str, value: int | None, low: int, what: str = "") -> None:
-        if value is not None and value < low:
-            parser.error(f"{flag} {value}: must be >= {low}{what}")
-
-    def real(flag: str, value: float, low: float, high: float = math.inf,
-             open_high: bool = False) -> None:
-        inside = low <= value < high if open_high else low <= value <= high
-        if not math.isfinite(value) or not inside:
-            bounds = f"[{low}, {high})" if open_high else f"[{low}, {high}]"
-            parser.error(f"{flag} {value}: must be in {bounds}")
-
-    at_least("--steps", ns.steps, 1)
-    at_least("--num-workers", ns.num_workers, 0)
-    if ns.data is not None:
-        if ns.corpus:
-            parser.error("--data and --corpus exclude each other: the shards are the corpus")
-        if not (Path(ns.data) / "index.json").is_file():
-            parser.error(f"--data {ns.data}: not a shard folder (no index.json); write one with "
-                         "python -m bertedu prepare --out DIR")
-    at_least("--batch-size", ns.batch_size, 1)
-    at_least("--grad-accum", ns.grad_accum, 1)
-    at_least("--dupe-factor", ns.dupe_factor, 1)
-    at_least("--eval-every", ns.eval_every, 0, " (0: only at the end)")
-    at_least("--save-every", ns.save_every, 0, " (0: only at the end)")
-    at_least("--stop-after", ns.stop_after, 1)
-    at_least("--seq-len", ns.seq_len, 5, " ([CLS] A [SEP] B [SEP] needs 5 positions)")
-    at_least("--vocab-size", ns.vocab_size, 6, " (5 special tokens and some text)")
-    if ns.warmup is not None and not 0 <= ns.warmup <= ns.steps:
-        parser.error(f"--warmup {ns.warmup}: must be in [0, --steps={ns.steps}]")
-    if ns.lr <= 0 or not math.isfinite(ns.lr):
-        parser.error(f"--lr {ns.lr}: must be a positive number")
-    if ns.max_seconds is not None and not (ns.max_seconds > 0 and math.isfinite(ns.max_seconds)):
-        parser.error(f"--max-seconds {ns.max_seconds}: must be a positive number of seconds")
-    real("--weight-decay", ns.weight_decay, 0.0)
-    real("--clip", ns.clip, 0.0)
-    real("--short-seq-prob", ns.short_seq_prob, 0.0, 1.0)
-    real("--held-out", ns.held_out, 0.0, 1.0, open_high=True)
-    if not 0 <= ns.seed < MAX_SEED:
-        parser.error(f"--seed {ns.seed}: must be in [0, 2**32)")
-    device = _device(parser, ns.device)
-    if ns.precision == "fp16" and torch.device(device).type != "cuda":
-        parser.error(f"--precision fp16: needs a CUDA device, not {device} (use bf16 or fp32)")
-    config = _config(parser, ns.config)
-    if ns.seq_len > config.max_position_embeddings:
-        parser.error(f"--seq-len {ns.seq_len}: longer than max_position_embeddings="
-                     f"{config.max_position_embeddings} of --config {ns.config}")
-    for flag, paths in (("--corpus", ns.corpus or []), ("--vocab", [ns.vocab] if ns.vocab else []),
-                        ("--resume", [ns.resume] if ns.resume else [])):
-        for path in paths:
-            if not Path(path).is_file():
-                parser.error(f"{flag} {path}: no such file")
-    out = Path(ns.out)
-    if out.exists() and not out.is_dir():
-        parser.error(f"--out {out}: is a file, not a directory")
-    if ns.overwrite and ns.resume:
-        parser.error("--overwrite and --resume exclude each other: resume a run or replace it")
-    if out.is_dir() and any(out.iterdir()) and not (ns.overwrite or ns.resume):
-        parser.error(f"--out {out}: already holds files (a previous run?); pass --overwrite "
-                     "to replace them or --resume to continue that run")
-    return device, config
 
 
 def _split(docs: list, held_out: float, seed: int) -> tuple[list, list]:
@@ -241,13 +134,12 @@ def cli(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(argv: Sequence[str] | None) -> int:
-    from ..tokenization.fast import BertTokenizerFast, train_wordpiece_vocab
     from .corpus import default_corpus, load_text_corpus
     from .nsp import NspDataset
 
     parser = build_parser()
     ns = parser.parse_args(argv)
-    device, config = _check_arguments(parser, ns)
+    device, config = check_pretrain_arguments(parser, ns)
     out = Path(ns.out)
     # under torchrun: one process per device, each with its share of every global micro-batch
     ctx, device = init_from_env(device) if _launched_by_torchrun() else (Distributed(), device)
@@ -265,22 +157,8 @@ def _run(argv: Sequence[str] | None) -> int:
     vocab_file = ns.vocab
     if vocab_file is None and ns.resume and (out / "vocab.txt").is_file():
         vocab_file = str(out / "vocab.txt")  # resume with the vocabulary of the first run
-    new_vocab = None
-    if vocab_file is None:  # trained in memory; written to --out only when training starts
-        try:
-            new_vocab = train_wordpiece_vocab([s for d in train_docs for s in d],
-                                              vocab_size=ns.vocab_size)
-        except ValueError as err:
-            parser.error(f"--vocab-size {ns.vocab_size}: {err}")
-        with tempfile.TemporaryDirectory() as scratch:
-            vocab_file = Path(scratch) / "vocab.txt"
-            vocab_file.write_text("".join(t + "\n" for t in new_vocab), encoding="utf-8")
-            tokenizer = BertTokenizerFast(vocab_file)
-    else:
-        try:
-            tokenizer = BertTokenizerFast(vocab_file)
-        except (OSError, ValueError, KeyError) as err:
-            parser.error(f"--vocab {vocab_file}: {err}")
+    # a trained vocabulary stays in memory; it is written to --out only when training starts
+    tokenizer, new_vocab = load_or_train_vocabulary(parser, vocab_file, train_docs, ns.vocab_size)
     config = config.copy(vocab_size=len(tokenizer))  # the embeddings match the vocabulary
     try:
         nsp_kwargs = {"max_seq_length": ns.seq_len, "short_seq_prob": ns.short_seq_prob}

@@ -11,10 +11,10 @@ Every argument is checked before anything is read or written (a bad one exits wi
 from __future__ import annotations
 
 import argparse
-import tempfile
 import time
 from collections.abc import Sequence
-from pathlib import Path
+
+from .cli_arguments import add_shared_arguments, check_files_and_out, load_or_train_vocabulary
 
 __all__ = ["build_parser", "cli"]
 
@@ -28,10 +28,6 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     a = p.add_argument
-    a("--out", required=True, help="the shard folder to write")
-    a("--corpus", nargs="+", default=None,
-      help="text files, one sentence per line, blank line between documents "
-      "(default: the embedded standard-library corpus)")
     a("--hub", default=None,
       help="a dataset for datasets.load_dataset(..., streaming=True), e.g. wikitext, or text "
       "with --data-files")
@@ -43,18 +39,15 @@ def build_parser() -> argparse.ArgumentParser:
       help="each dataset row is a document (split into sentences); default: a row is a line, "
       "an empty row ends a document")
     a("--max-documents", type=int, default=None, help="stop after this many documents (--hub)")
-    a("--vocab", default=None, help="an existing vocab.txt (required with --hub)")
-    a("--vocab-size", type=int, default=4000,
-      help="size of the WordPiece vocabulary trained on the corpus (without --vocab)")
     a("--shard-tokens", type=int, default=2**26, help="tokens per shard (about)")
-    a("--overwrite", action="store_true", help="replace the shards already in --out")
-    a("--no-progress", action="store_true", help="hide the progress bar")
+    add_shared_arguments(p, out_help="the shard folder to write",
+                         overwrite_help="replace the shards already in --out",
+                         vocab_note=" (required with --hub)")
     return p
 
 
 def cli(argv: Sequence[str] | None = None) -> int:
     """``python -m bertedu prepare ...``: returns the exit code (2 for a bad argument)."""
-    from ..tokenization.fast import BertTokenizerFast, train_wordpiece_vocab
     from .corpus import default_corpus
     from .shards import ShardError, hub_documents, prepare_shards, text_file_documents
 
@@ -71,16 +64,7 @@ def cli(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--shard-tokens {ns.shard_tokens}: must be >= 1")
     if ns.max_documents is not None and ns.max_documents < 1:
         parser.error(f"--max-documents {ns.max_documents}: must be >= 1")
-    for flag, paths in (("--corpus", ns.corpus or []), ("--vocab", [ns.vocab] if ns.vocab else []),
-                        ("--data-files", ns.data_files or [])):
-        for path in paths:
-            if not Path(path).is_file():
-                parser.error(f"{flag} {path}: no such file")
-    out = Path(ns.out)
-    if out.exists() and not out.is_dir():
-        parser.error(f"--out {out}: is a file, not a directory")
-    if out.is_dir() and any(out.iterdir()) and not ns.overwrite:
-        parser.error(f"--out {out}: already holds files; pass --overwrite to replace them")
+    out = check_files_and_out(parser, ns, [("--data-files", ns.data_files or [])])
 
     start = time.perf_counter()
     if ns.hub:
@@ -91,22 +75,9 @@ def cli(argv: Sequence[str] | None = None) -> int:
         documents = text_file_documents(ns.corpus)
     else:
         documents = default_corpus()
-    if ns.vocab:
-        try:
-            tokenizer = BertTokenizerFast(ns.vocab)
-        except (OSError, ValueError, KeyError) as err:
-            parser.error(f"--vocab {ns.vocab}: {err}")
-    else:
+    if not ns.vocab:
         documents = list(documents)  # the vocabulary is trained on the corpus first
-        try:
-            vocab = train_wordpiece_vocab([s for d in documents for s in d],
-                                          vocab_size=ns.vocab_size)
-        except ValueError as err:
-            parser.error(f"--vocab-size {ns.vocab_size}: {err}")
-        with tempfile.TemporaryDirectory() as scratch:
-            vocab_file = Path(scratch) / "vocab.txt"
-            vocab_file.write_text("".join(t + "\n" for t in vocab), encoding="utf-8")
-            tokenizer = BertTokenizerFast(vocab_file)
+    tokenizer, _ = load_or_train_vocabulary(parser, ns.vocab, documents, ns.vocab_size)
     try:
         index = prepare_shards(documents, tokenizer, out, shard_tokens=ns.shard_tokens,
                                overwrite=ns.overwrite, progress=not ns.no_progress)

@@ -71,8 +71,17 @@ def test_launch_target_reads_colab_and_binder_addresses():
     assert check_book.launch_target("https://example.org/x") is None
 
 
-@pytest.mark.skipif(check_book.find_chromium() is None, reason="apt-get install chromium")
-def test_browser_checks_find_errors_broken_images_network_and_undrawn_views(tmp_path):
+@pytest.fixture(scope="module")
+def chromium():
+    """The system Chromium, installed with apt-get first on a fresh machine (as tools/check_book.py
+    does): the browser checks run on every machine, never skipped."""
+    try:
+        return check_book.ensure_chromium()
+    except SystemExit as error:  # not root and no browser: say what to do
+        pytest.fail(str(error))
+
+
+def test_browser_checks_find_errors_broken_images_network_and_undrawn_views(tmp_path, chromium):
     site, _ = _site(tmp_path, {
         "good.html": ('<img src="pixel.png">'
                       '<div id="bertviz-1"><svg>' + "<rect/>" * 6 + "</svg></div>"),
@@ -84,7 +93,7 @@ def test_browser_checks_find_errors_broken_images_network_and_undrawn_views(tmp_
         "plain.html": "<p>no views here</p>",
     })
     report = check_book.browser_problems(site, ["good.html", "plain.html"], tmp_path / "shots",
-                                         check_book.find_chromium())
+                                         chromium)
     assert (report.pages, report.images, report.views) == (3, 2, 2)
     good = [p for p in report.problems if p.startswith("good.html")]
     bad = " | ".join(p for p in report.problems if p.startswith("bad.html"))

@@ -15,6 +15,7 @@ import json
 import re
 import subprocess
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -103,13 +104,18 @@ def test_student_notebooks_hold_stubs_and_no_solutions(assignments):
         assert 'groups=\'visible\'' in public and 'groups=\'hidden\'' not in public
 
 
-def _submission(student: Path, answers: dict[str, str], target: Path) -> Path:
-    """The student notebook's exercise section with ``answers`` pasted into the stubs."""
+IMPORTS = "import math\nimport unicodedata\n\nimport torch\n"
+
+
+def _submission(student: Path, answers: dict[str, str], target: Path,
+                imports: str = IMPORTS) -> Path:
+    """The student notebook's exercise section, after ``imports``, with ``answers`` pasted into
+    the stubs."""
     nb = json.loads(student.read_text())
     cells = nb["cells"]
     start = next(i for i, c in enumerate(cells) if "## Exercises" in _source(c))
     imports = {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
-               "source": "import math\nimport unicodedata\n\nimport torch\n"}
+               "source": imports}
     nb["cells"] = [cells[0], imports] + cells[start:]
     for cell in nb["cells"]:
         for fn, body in answers.items():
@@ -171,142 +177,220 @@ def test_otter_gives_partial_marks_with_messages_to_a_wrong_submission(assignmen
         "truncate_longest_first"][2]
 
 
+# Chapters 14-20: one table of graded submissions, one code path. Each submission pastes answers
+# over the master's solutions and names, per question, what Otter must give it: "full" (4 of 4),
+# "partial" (some but not all points, the output naming the failed case) or "library" (3 of 4:
+# right answers, only the library case fails, naming what the solution called).
+
+
+@dataclass(frozen=True)
+class Graded:
+    """One submission of a chapter: ``answers`` replace solutions; ``expect`` is question ->
+    (verdict, text the grader's output must hold)."""
+
+    kind: str
+    answers: dict[str, str] = field(default_factory=dict)
+    expect: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+
+def _correct(*questions: str) -> Graded:
+    return Graded("correct", expect={q: ("full", "") for q in questions})
+
+
+GRADING: dict[str, dict] = {
+    "14_token_classification": {"submissions": [
+        _correct("label_alignment"),
+        Graded("wrong", {"my_align_labels": lambda s: s.replace(  # B- stays B- on later pieces
+            "(b_to_i or {}).get(word_labels[word], word_labels[word])", "word_labels[word]")},
+            {"label_alignment": ("partial", "every piece labelled (B- becomes I-)")}),
+        Graded("library", {"my_align_labels": (
+            "def my_align_labels(word_ids, word_labels, label_all_pieces=False, b_to_i=None):\n"
+            "    from bertedu.finetuning import token_classification as tc\n"
+            "    return tc.align_labels(word_ids, word_labels, label_all_pieces, b_to_i)\n")},
+            {"label_alignment": ("library", "token_classification.align_labels")}),
+    ]},
+    "15_question_answering": {
+        "imports": "import re\nimport string\nfrom collections import Counter\n",
+        "submissions": [
+            _correct("answer_positions", "doc_stride_windows", "squad_f1"),
+            Graded("wrong and library", {
+                "my_answer_positions": (  # forgets the window's edges: never answers [CLS]
+                    "def my_answer_positions(offsets, sequence_ids, start_char, end_char):\n"
+                    "    context = [t for t, s in enumerate(sequence_ids) if s == 1]\n"
+                    "    start = max([t for t in context if offsets[t][0] <= start_char]\n"
+                    "                or context[:1])\n"
+                    "    end = min([t for t in context if offsets[t][1] >= end_char]\n"
+                    "              or context[-1:])\n"
+                    "    return start, end\n"),
+                "my_squad_f1": (  # right answers, from the library
+                    "def my_squad_f1(prediction, gold_answers):\n"
+                    "    from bertedu.finetuning.metrics import squad_scores\n"
+                    "    s = squad_scores({'q': prediction}, {'q': gold_answers})\n"
+                    "    return s['exact_match'] / 100, s['f1'] / 100\n")},
+                {"doc_stride_windows": ("full", ""),
+                 "answer_positions": ("partial", "an answer one piece past the window"),
+                 "squad_f1": ("library", "metrics.squad_scores")}),
+        ]},
+    "16_multiple_choice": {"submissions": [
+        _correct("choice_logits"),
+        Graded("wrong", {"my_choice_logits": (  # folds right, unfolds (C, B)
+            "def my_choice_logits(input_ids, attention_mask, token_type_ids, model):\n"
+            "    B, C, T = input_ids.shape\n"
+            "    pooled = model.bert(input_ids=input_ids.reshape(-1, T),\n"
+            "                        attention_mask=attention_mask.reshape(-1, T),\n"
+            "                        token_type_ids=token_type_ids.reshape(-1, T)).pooler_output\n"
+            "    return model.classifier(pooled).view(C, B).T\n")},
+            {"choice_logits": ("partial", "more questions than choices: choice scores")}),
+        Graded("library", {"my_choice_logits": (  # right answers, from the library's model
+            "def my_choice_logits(input_ids, attention_mask, token_type_ids, model):\n"
+            "    return model(input_ids, attention_mask=attention_mask,\n"
+            "                 token_type_ids=token_type_ids).logits\n")},
+            {"choice_logits": ("library", "BertForMultipleChoice.forward")}),
+    ]},
+    "17_distillation": {"submissions": [
+        _correct("distillation_loss"),
+        Graded("wrong", {"my_distillation_loss": lambda s: s.replace(  # forgets the T^2 factor
+            "alpha * temperature ** 2 * kl", "alpha * kl")},
+            {"distillation_loss": ("partial", "[visible] two classes, T=2, alpha=0.5: loss")}),
+        Graded("library", {"my_distillation_loss": (
+            "def my_distillation_loss(student_logits, teacher_logits, labels, temperature,\n"
+            "                         alpha):\n"
+            "    from bertedu.finetuning.distillation import distillation_loss\n"
+            "    return distillation_loss(student_logits, teacher_logits, labels, temperature,\n"
+            "                             alpha)[0]\n")},
+            {"distillation_loss": ("library", "distillation.distillation_loss")}),
+    ]},
+    "18_export": {"submissions": [
+        _correct("int8_linear"),
+        Graded("wrong", {"my_int8_linear": lambda s: s.replace(  # 8-bit inputs, not PyTorch's 7
+            "/ 127\n", "/ 255\n").replace("z_x, 0, 127)", "z_x, 0, 255)")},
+            {"int8_linear": ("partial", "[visible] one token, 8 -> 4: int8 output")}),
+        Graded("library", {"my_int8_linear": (
+            "def my_int8_linear(x, weight, bias):\n"
+            "    from bertedu.pipelines.export import quantize_int8\n"
+            "    layer = torch.nn.Linear(weight.shape[1], weight.shape[0])\n"
+            "    layer.weight.data, layer.bias.data = weight, bias\n"
+            "    return quantize_int8(torch.nn.Sequential(layer))[0](x)\n")},
+            {"int8_linear": ("library", "export.quantize_int8")}),
+    ]},
+    "20_scaling": {"submissions": [
+        _correct("rank_losses"),
+        Graded("wrong", {"my_rank_losses": (  # a rank's local mean over W: right only if even
+            "def my_rank_losses(token_losses, picked):\n"
+            "    w = len(picked)\n"
+            "    return [lo[p].mean() / w for lo, p in zip(token_losses, picked, strict=True)]\n")},
+            {"rank_losses": ("partial", "[visible] three ranks, uneven lengths: rank 0 of 3")}),
+        Graded("library", {"my_rank_losses": (
+            "def my_rank_losses(token_losses, picked):\n"
+            "    from bertedu.training.distributed import Distributed\n"
+            "    total = Distributed().sum(sum(p.sum() for p in picked).float())\n"
+            "    return [(lo * p).sum() / total for lo, p in zip(token_losses, picked)]\n")},
+            {"rank_losses": ("library", "Distributed.sum")}),
+    ]},
+}
+# Graded above this table, with their own tests; every other chapter with a question is named
+# here until it has a grading case (test_every_chapter_with_a_question_has_a_grading_case).
+GRADED_ELSEWHERE = {"02_tokenization", "04_self_attention"}
+NOT_YET_GRADED = {"01_introduction", "03_embeddings", "05_relative_positions", "06_encoder",
+                  "07_heads", "08_pretrained_weights", "09_decoder", "10_pretraining_objectives",
+                  "11_pretraining", "12_attention_speed", "13_classification", "19_after_bert"}
+CASES = [(chapter, s) for chapter, table in GRADING.items() for s in table["submissions"]]
+
+# Grades every submission in one interpreter: Otter starts one kernel per submission either
+# way, and importing Otter once instead of once per `otter run` saves seconds per submission.
+GRADER = """
+import contextlib, io, json, sys
+from dataclasses import dataclass, field
+from pathlib import Path
+import otter.run
+for bundle, submission in json.loads(sys.argv[1]):
+    with contextlib.redirect_stdout(io.StringIO()):
+        otter.run.main(submission, autograder=bundle, output_dir=str(Path(submission).parent),
+                       no_logo=True)
+"""
+
+
+def _answers(solutions: dict[str, str], graded: Graded) -> dict[str, str]:
+    """The master's solutions with ``graded``'s answers (a source, or an edit of the solution)."""
+    answers = dict(solutions)
+    for fn, answer in graded.answers.items():
+        answers[fn] = answer(solutions[fn]) if callable(answer) else answer
+        assert answers[fn] != solutions[fn], f"{fn}: the edit left the solution unchanged"
+    return answers
+
+
 @pytest.fixture(scope="module")
-def multiple_choice_assignment(tmp_path_factory):
-    out = tmp_path_factory.mktemp("assignments16")
-    name = "16_multiple_choice"
-    _load_builder().build(ROOT / f"notebooks/{name}.ipynb", out)
-    return out, name
+def graded_chapters(tmp_path_factory):
+    """Build every chapter of GRADING with `make assignments`' builder, grade its submissions."""
+    out = tmp_path_factory.mktemp("graded")
+    builder, jobs, scores = _load_builder(), [], {}
+    for chapter, table in GRADING.items():
+        builder.build(ROOT / f"notebooks/{chapter}.ipynb", out)
+        student = out / chapter / "student" / f"{chapter}.ipynb"
+        bundle = next((out / chapter / "autograder").glob("*.zip"))
+        for graded in table["submissions"]:
+            target = out / "submissions" / chapter / graded.kind.replace(" ", "_")
+            target.mkdir(parents=True)
+            submission = _submission(student, _answers(_solutions(out, chapter), graded),
+                                     target / f"{chapter}.ipynb", table.get("imports", IMPORTS))
+            jobs.append((str(bundle), str(submission)))
+    subprocess.run([sys.executable, "-c", GRADER, json.dumps(jobs)], check=True,
+                   capture_output=True, timeout=600)
+    for (chapter, graded), (_, submission) in zip(CASES, jobs, strict=True):
+        results = json.loads((Path(submission).parent / "results.json").read_text())["tests"]
+        scores[chapter, graded.kind] = {t["name"]: (t["score"], t["max_score"], t["output"])
+                                        for t in results if "score" in t}
+    return out, scores
 
 
-def test_chapter_16_student_notebook_holds_a_stub_and_no_solution(multiple_choice_assignment):
-    out, name = multiple_choice_assignment
-    student = json.loads((out / name / "student" / f"{name}.ipynb").read_text())
-    text = "\n".join(_source(c) for c in student["cells"])
-    assert "def my_choice_logits(" in text
-    for line in ["pooler_output  # (B*C, H)", "model.classifier(pooled).view(B, C)",
-                 "BEGIN SOLUTION"]:
-        assert line not in text, line
-
-
-def test_otter_grades_chapter_16_full_and_partial_marks(multiple_choice_assignment, tmp_path):
-    out, name = multiple_choice_assignment
-    student = out / name / "student" / f"{name}.ipynb"
-    (tmp_path / "right").mkdir()
-    correct = _submission(student, _solutions(out, name), tmp_path / "right" / "correct.ipynb")
-    assert _grade(out, name, correct)["choice_logits"][:2] == (4.0, 4.0)
-    wrong = {"my_choice_logits": (  # folds right, unfolds (C, B): scores land on other questions
-        "def my_choice_logits(input_ids, attention_mask, token_type_ids, model):\n"
-        "    B, C, T = input_ids.shape\n"
-        "    pooled = model.bert(input_ids=input_ids.reshape(-1, T),\n"
-        "                        attention_mask=attention_mask.reshape(-1, T),\n"
-        "                        token_type_ids=token_type_ids.reshape(-1, T)).pooler_output\n"
-        "    return model.classifier(pooled).view(C, B).T\n")}
-    (tmp_path / "wrong").mkdir()
-    scores = _grade(out, name, _submission(student, wrong, tmp_path / "wrong" / "wrong.ipynb"))
-    score, total, output = scores["choice_logits"]
-    assert total == 4.0 and 0 < score < 4.0
-    assert "more questions than choices: choice scores" in output
-    cheat = {"my_choice_logits": (  # right answers, from the library's own model
-        "def my_choice_logits(input_ids, attention_mask, token_type_ids, model):\n"
-        "    return model(input_ids, attention_mask=attention_mask,\n"
-        "                 token_type_ids=token_type_ids).logits\n")}
-    (tmp_path / "cheat").mkdir()
-    scores = _grade(out, name, _submission(student, cheat, tmp_path / "cheat" / "cheat.ipynb"))
-    assert scores["choice_logits"][:2] == (3.0, 4.0)
-    assert "calls the library's BertForMultipleChoice.forward" in scores["choice_logits"][2]
-
-
-@pytest.fixture(scope="module")
-def qa_assignment(tmp_path_factory):
-    out = tmp_path_factory.mktemp("qa_assignment")
-    name = "15_question_answering"
-    files = _load_builder().build(ROOT / f"notebooks/{name}.ipynb", out)
-    return out, name, files
-
-
-def _qa_submission(out: Path, name: str, answers: dict[str, str], target: Path) -> Path:
-    """Chapter 15's exercise section with ``answers``, after the imports its solutions use."""
-    submission = _submission(out / name / "student" / f"{name}.ipynb", answers, target)
-    nb = json.loads(submission.read_text())
-    nb["cells"][1]["source"] = "import re\nimport string\nfrom collections import Counter\n"
-    target.write_text(json.dumps(nb))
-    return target
-
-
-def test_chapter_15_student_notebook_has_three_stubbed_questions(qa_assignment):
-    out, name, files = qa_assignment
-    relative = sorted(str(p.relative_to(out / name)) for p in files)
-    assert f"student/{name}.ipynb" in relative
-    student = json.loads((out / name / "student" / f"{name}.ipynb").read_text())
-    stubs = [c for c in student["cells"] if c["metadata"].get("tags", []) == ["otter_answer_cell"]]
-    assert [re.match(r"def (\w+)\(", _source(c)).group(1) for c in stubs] == [
-        "my_answer_positions", "my_doc_stride_windows", "my_squad_f1"]
+@pytest.mark.parametrize("chapter", list(GRADING))
+def test_student_notebook_holds_stubs_and_no_solution(graded_chapters, chapter):
+    out, _ = graded_chapters
+    student = json.loads((out / chapter / "student" / f"{chapter}.ipynb").read_text())
+    stubs = {re.match(r"def (\w+)\(", _source(c)).group(1): _source(c) for c in student["cells"]
+             if c["metadata"].get("tags", []) == ["otter_answer_cell"]}
+    solutions = _solutions(out, chapter)
+    assert stubs.keys() == solutions.keys() and len(stubs) == len(_questions(
+        ROOT / f"notebooks/{chapter}.ipynb"))
+    for fn, stub in stubs.items():
+        assert stub.rstrip().endswith("..."), fn
+        body = solutions[fn].split("# BEGIN SOLUTION")[1].split("# END SOLUTION")[0]
+        for line in [ln.strip() for ln in body.splitlines() if len(ln.strip()) > 12]:
+            assert line not in stub, (fn, line)
     text = json.dumps(student)
-    for line in ["Counter(p) & Counter(g)", "first += room - doc_stride", "BEGIN SOLUTION"]:
-        assert line not in "\n".join(_source(c) for c in stubs) and "# BEGIN TESTS" not in text
+    assert "BEGIN SOLUTION" not in text and "# BEGIN TESTS" not in text
+    assert not [c for c in student["cells"] if c["cell_type"] == "raw"]
 
 
-def test_otter_grades_chapter_15_full_and_partial_marks(qa_assignment, tmp_path):
-    out, name, _ = qa_assignment
-    answers = _solutions(out, name)
-    (tmp_path / "right").mkdir()
-    scores = _grade(out, name, _qa_submission(out, name, answers, tmp_path / "right/right.ipynb"))
-    assert {q: scores[q][:2] for q in ("answer_positions", "doc_stride_windows", "squad_f1")} == {
-        q: (4.0, 4.0) for q in ("answer_positions", "doc_stride_windows", "squad_f1")}
-    answers["my_answer_positions"] = (  # forgets the window's edges: never answers [CLS]
-        "def my_answer_positions(offsets, sequence_ids, start_char, end_char):\n"
-        "    context = [t for t, s in enumerate(sequence_ids) if s == 1]\n"
-        "    start = max([t for t in context if offsets[t][0] <= start_char] or context[:1])\n"
-        "    end = min([t for t in context if offsets[t][1] >= end_char] or context[-1:])\n"
-        "    return start, end\n")
-    answers["my_squad_f1"] = (  # right answers, from the library
-        "def my_squad_f1(prediction, gold_answers):\n"
-        "    from bertedu.finetuning.metrics import squad_scores\n"
-        "    s = squad_scores({'q': prediction}, {'q': gold_answers})\n"
-        "    return s['exact_match'] / 100, s['f1'] / 100\n")
-    (tmp_path / "wrong").mkdir()
-    scores = _grade(out, name, _qa_submission(out, name, answers, tmp_path / "wrong/wrong.ipynb"))
-    assert scores["doc_stride_windows"][:2] == (4.0, 4.0)
-    assert scores["answer_positions"][0] < 4.0
-    assert "an answer one piece past the window" in scores["answer_positions"][2]
-    assert "expected (0, 0)" in scores["answer_positions"][2]
-    assert scores["squad_f1"][:2] == (3.0, 4.0)
-    assert "calls the library's metrics.squad_scores" in scores["squad_f1"][2]
+@pytest.mark.parametrize(("chapter", "graded"), CASES,
+                         ids=[f"{c}-{g.kind.replace(' ', '_')}" for c, g in CASES])
+def test_otter_grades_the_submission(graded_chapters, chapter, graded):
+    _, scores = graded_chapters
+    got = scores[chapter, graded.kind]
+    assert got.keys() == set(_questions(ROOT / f"notebooks/{chapter}.ipynb")), got.keys()
+    for question, (verdict, text) in graded.expect.items():
+        score, total, output = got[question]
+        assert total == 4.0, question
+        if verdict == "full":
+            assert score == 4.0, (question, output)
+        elif verdict == "partial":
+            assert 0 < score < 4.0 and text in output, (question, score, output)
+        else:  # the library case alone fails, naming the library code the solution called
+            assert score == 3.0 and f"calls the library's {text}" in output, (question, output)
 
 
-@pytest.fixture(scope="module")
-def token_classification_assignment(tmp_path_factory):
-    out = tmp_path_factory.mktemp("assignments_14")
-    name = "14_token_classification"
-    _load_builder().build(ROOT / f"notebooks/{name}.ipynb", out)
-    return out, name
-
-
-def test_chapter_14_grades_label_alignment_full_partial_and_library_call(
-        token_classification_assignment, tmp_path):
-    out, name = token_classification_assignment
-    student = out / name / "student" / f"{name}.ipynb"
-    stub = [c for c in json.loads(student.read_text())["cells"]
-            if _source(c).startswith("def my_align_labels(")]
-    assert len(stub) == 1 and _source(stub[0]).rstrip().endswith("...")
-    assert "(b_to_i or {}).get" not in student.read_text()
-    solutions = _solutions(out, name)
-    (tmp_path / "correct").mkdir()
-    correct = _submission(student, solutions, tmp_path / "correct" / "correct.ipynb")
-    assert _grade(out, name, correct)["label_alignment"][:2] == (4.0, 4.0)
-    (tmp_path / "wrong").mkdir()  # B- stays B- on a word's later pieces
-    wrong = _submission(student, {"my_align_labels": solutions["my_align_labels"].replace(
-        "(b_to_i or {}).get(word_labels[word], word_labels[word])", "word_labels[word]")},
-        tmp_path / "wrong" / "wrong.ipynb")
-    score, total, output = _grade(out, name, wrong)["label_alignment"]
-    assert total == 4.0 and 0 < score < 4.0
-    assert "every piece labelled (B- becomes I-)" in output and "label_all_pieces=True" in output
-    (tmp_path / "library").mkdir()
-    cheat = _submission(student, {"my_align_labels": (
-        "def my_align_labels(word_ids, word_labels, label_all_pieces=False, b_to_i=None):\n"
-        "    from bertedu.finetuning import token_classification as tc\n"
-        "    return tc.align_labels(word_ids, word_labels, label_all_pieces, b_to_i)\n")},
-        tmp_path / "library" / "library.ipynb")
-    score, _, output = _grade(out, name, cheat)["label_alignment"]
-    assert score == 3.0 and "calls the library's token_classification.align_labels" in output
+def test_every_chapter_with_a_question_is_assigned_and_has_a_grading_case():
+    with_questions = {n.stem for n in CHAPTERS if _questions(n)}
+    builder = _load_builder()
+    assert with_questions == {n.stem for n in CHAPTERS if builder.has_questions(n)}
+    graded = set(GRADING) | GRADED_ELSEWHERE
+    assert not graded & NOT_YET_GRADED, graded & NOT_YET_GRADED
+    missing = with_questions - graded - NOT_YET_GRADED
+    assert not missing, f"chapters with an Otter question and no grading case: {sorted(missing)}"
+    assert graded | NOT_YET_GRADED <= with_questions
+    for chapter, table in GRADING.items():
+        kinds = [v for s in table["submissions"] for v, _ in s.expect.values()]
+        assert {"full", "partial", "library"} <= set(kinds), chapter
+        correct = [s for s in table["submissions"] if s.kind == "correct"]
+        assert correct and set(correct[0].expect) == set(_questions(
+            ROOT / f"notebooks/{chapter}.ipynb")), chapter

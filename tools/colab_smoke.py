@@ -7,11 +7,11 @@
    ``constraints.txt``) and IPython;
 2. runs, for each chapter in its own IPython shell started in an empty folder (so that neither the
    checkout nor its ``bertedu/`` is importable), the first code cell with a ``google.colab`` module
-   present, so that its ``%pip install "bertedu[viz,data,export]==<version>"`` line really runs, with ``dist/``
-   offered to pip as the place of the bertedu release (the package index stays the source of every
-   other requirement). As on Colab, that install runs without ``constraints.txt``: the pins are
-   CI's, and a reader's pip resolves bertedu's and bertviz's requirements on its own (bertviz's
-   botocore needs python-dateutil<3, which the pins hold at 4.0.0);
+   present, so that its ``%pip install "bertedu[viz,data,export]==<version>"`` line really runs,
+   with ``dist/`` offered to pip as the place of the bertedu release (the package index stays the
+   source of every other requirement). As on Colab, that install runs without ``constraints.txt``:
+   the pins are CI's, and a reader's pip resolves bertedu's and bertviz's requirements on its own
+   (bertviz's botocore needs python-dateutil<3, which the pins hold at 4.0.0);
 3. runs the second code cell (the imports) and checks that the imported bertedu is the installed
    release of the expected version, not the checkout.
 

@@ -29,6 +29,19 @@ from ..model import BertModel
 from .base import Pipeline
 
 
+def mean_pooling(last_hidden_state: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """``(B, T, d)`` token vectors and a ``(B, T)`` 0/1 mask -> ``(B, d)``, the real tokens' mean.
+
+    ``u_b = sum_t m_bt H_bt / max(sum_t m_bt, 1e-9)``: padding positions get weight 0, so a padded
+    sentence gets the vector it gets alone (Sentence-BERT's MEAN pooling, Section 3).
+    """
+    if last_hidden_state.dim() != 3 or attention_mask.shape != last_hidden_state.shape[:2]:
+        raise ValueError(f"mean_pooling takes (B, T, d) states and a (B, T) mask; got "
+                         f"{tuple(last_hidden_state.shape)} and {tuple(attention_mask.shape)}")
+    m = attention_mask.unsqueeze(-1).to(last_hidden_state.dtype)  # (B, T, 1)
+    return (last_hidden_state * m).sum(dim=1) / m.sum(dim=1).clamp(min=1e-9)  # (B, d)
+
+
 class FeatureExtractionPipeline(Pipeline):
     """``pipe("some text", truncation=False, return_tensors=False)`` -> ``(1, T, d)`` list."""
 
@@ -75,6 +88,6 @@ class SentenceEmbeddingPipeline(FeatureExtractionPipeline):
     ) -> Any:
         n = len(features[0]["input_ids"])
         hidden = rows[0]["last_hidden_state"][:n]  # (T, d), the real tokens only
-        mean = hidden.mean(dim=0)  # (d,) = sum_t m_t H_t / sum_t m_t with m = 1 on these T
+        mean = mean_pooling(hidden[None], torch.ones(1, n, dtype=torch.long))[0]  # (d,)
         embedding = torch.nn.functional.normalize(mean, p=2, dim=0, eps=1e-12)  # (d,)
         return embedding if return_tensors else embedding.tolist()

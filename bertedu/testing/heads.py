@@ -118,7 +118,8 @@ def check_qa_loss(seed: int) -> list[Case]:
     return cases
 
 
-@checker("bertedu.model.modeling.BertModel.forward")
+@checker("bertedu.pipelines.feature_extraction.mean_pooling",
+         "bertedu.model.modeling.BertModel.forward")
 def check_mean_pooling(seed: int) -> list[Case]:
     """Check ``student_fn(last_hidden_state, attention_mask) -> sentence embeddings``.
 

@@ -56,3 +56,15 @@ def test_task_model_is_refused_for_features(tmp_path):
         intermediate_size=8))
     with pytest.raises(TypeError, match="needs a BertModel"):
         bertedu.pipeline("feature-extraction", model=model, tokenizer=MINILM)
+
+
+def test_mean_pooling_ignores_padding_and_names_a_wrong_shape():
+    from bertedu.pipelines.feature_extraction import mean_pooling
+
+    hidden = torch.arange(24, dtype=torch.float32).view(2, 3, 4)  # (B, T, d)
+    mask = torch.tensor([[1, 1, 0], [1, 0, 0]])
+    pooled = mean_pooling(hidden, mask)
+    torch.testing.assert_close(pooled, torch.stack([hidden[0, :2].mean(0), hidden[1, 0]]))
+    assert torch.equal(mean_pooling(hidden, torch.zeros(2, 3)), torch.zeros(2, 4))  # no NaN
+    with pytest.raises(ValueError, match=r"\(B, T\) mask; got \(2, 3, 4\) and \(2, 4\)"):
+        mean_pooling(hidden, torch.ones(2, 4))

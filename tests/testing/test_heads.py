@@ -94,3 +94,10 @@ def test_check_mean_pooling_grades_right_wrong_and_library_call():
         return mean_pooling(hidden, mask)
 
     assert_library_call_caught(check_mean_pooling, cheat, "BertModel.forward")
+
+    def pooled_by_the_library(hidden, mask):
+        from bertedu.pipelines.feature_extraction import mean_pooling as library_pooling
+        return library_pooling(hidden, mask)
+
+    assert_library_call_caught(check_mean_pooling, pooled_by_the_library,
+                               "feature_extraction.mean_pooling")

@@ -119,3 +119,50 @@ def test_chapter_references_at_least_3_glossary_terms_from_markdown_only(noteboo
     in_code = [i for i, c in enumerate(cells)
                if c["cell_type"] != "markdown" and "{term}`" in "".join(c["source"])]
     assert not in_code, f"{{term}} roles in non-markdown cells {in_code}: only markdown has roles"
+
+
+def _time_chapters():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("time_chapters",
+                                                  ROOT / "tools" / "time_chapters.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_intro_states_every_chapters_recorded_cpu_times():
+    tool = _time_chapters()
+    rows = tool.read_rows()
+    recorded = {(r["chapter"], r["mode"]) for r in rows if r["device"] == "cpu"}
+    for notebook in CHAPTERS:
+        for mode in ("full", "quick"):
+            assert (notebook.stem, mode) in recorded, (notebook.stem, mode)
+    assert tool.update_intro(check=True), (
+        "book/intro.md's chapter times are stale: run python tools/time_chapters.py "
+        "--update-intro")
+
+
+def test_the_chapter_time_table_is_built_from_the_rows(tmp_path):
+    tool = _time_chapters()
+    first = CHAPTERS[0].stem
+    rows = [{"chapter": first, "mode": "full", "device": "cpu", "threads": "1",
+             "seconds": "12.4", "date": "2026-12-03"},
+            {"chapter": first, "mode": "full", "device": "NVIDIA H200", "threads": "16",
+             "seconds": "150", "date": "2026-12-03"}]
+    text = tool.table(rows)
+    head, _, line = text.splitlines()[:3]
+    assert head == ("| chapter | CPU, full size (1 thread) | CPU, quick mode (? threads) | "
+                    "GPU, full size (NVIDIA H200) |")
+    assert line == "| 1. What BERT is | 12 s | not measured | 2.5 min |"
+    intro = tmp_path / "intro.md"
+    intro.write_text(f"before\n{tool.BEGIN}\nold\n{tool.END}\nafter\n")
+    assert not tool.update_intro(intro, rows, check=True)
+    assert tool.update_intro(intro, rows) and tool.update_intro(intro, rows, check=True)
+    assert intro.read_text().startswith(f"before\n{tool.BEGIN}\n| chapter |")
+    tool.write_rows(rows, tmp_path / "times.csv")
+    assert tool.read_rows(tmp_path / "times.csv") == sorted(
+        rows, key=lambda r: (r["chapter"], r["mode"], r["device"]))
+    (tmp_path / "bad.csv").write_text("chapter,mode,device,threads,seconds,date\nx,full,,1,2,d\n")
+    with pytest.raises(ValueError, match=r"lacks \['device'\]"):
+        tool.read_rows(tmp_path / "bad.csv")

@@ -12,6 +12,12 @@ set to 1 with ``--quick``, unset otherwise), as a reader would run it, and repla
 (``cpu`` or the CUDA device's name), the number of CPU threads torch may use, and the date.
 A chapter that fails to execute is reported and not recorded.
 
+``--from-cache DIR`` records, instead of running anything, the execution times that the book
+build kept in its jupyter-cache (``_build/.jupyter_cache``: ``make book`` executes every chapter at
+full size, one after the other, with torch's default threads), so that one build yields both the
+book and its times; the mode comes from the build's marker file (``.inputs-full`` or
+``.inputs-quick``).
+
 ``--update-intro`` writes the table between the markers of ``book/intro.md`` from that CSV, so
 that the book's times are always the recorded ones; a cell with no recorded run says so.
 """
@@ -67,6 +73,36 @@ def run_chapter(notebook: Path, quick: bool, threads: int | None, timeout: int) 
     finally:
         os.environ.clear()
         os.environ.update(env_before)
+
+
+def cached_times(cache_dir: Path) -> tuple[str, dict[str, tuple[float, str]]]:
+    """(mode, chapter -> (seconds, date)) from a book build's jupyter-cache folder."""
+    from jupyter_cache import get_cache
+
+    markers = [m.name.split("-", 1)[1] for m in cache_dir.glob(".inputs-*")]
+    if len(markers) != 1 or markers[0] not in ("full", "quick"):
+        raise ValueError(f"{cache_dir}: expected one .inputs-full or .inputs-quick marker, found "
+                         f"{markers}")
+    stems = {n.stem for n in chapters()}
+    times, latest = {}, {}
+    for record in get_cache(str(cache_dir)).list_cache_records():
+        stem = Path(record.uri).stem
+        seconds = (record.data or {}).get("execution_seconds")
+        if stem in stems and seconds is not None and (
+                stem not in latest or record.created > latest[stem]):
+            latest[stem] = record.created  # a chapter edited since has a newer record
+            times[stem] = (float(seconds), record.created.date().isoformat())
+    return markers[0], times
+
+
+def record(chapter: str, mode: str, device: str, threads: str, seconds: float,
+           date: str) -> None:
+    """Replace the row of (chapter, mode, device) in the CSV."""
+    rows = [r for r in read_rows() if (r["chapter"], r["mode"], r["device"])
+            != (chapter, mode, device)]
+    rows.append({"chapter": chapter, "mode": mode, "device": device, "threads": threads,
+                 "seconds": f"{seconds:.1f}", "date": date})
+    write_rows(rows)
 
 
 def read_rows(path: Path = CSV) -> list[dict]:
@@ -155,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="BERTEDU_QUICK=1")
     parser.add_argument("--threads", type=int, default=None, help="OMP_NUM_THREADS")
     parser.add_argument("--timeout", type=int, default=3600, help="seconds per cell")
+    parser.add_argument("--from-cache", type=Path, default=None,
+                        help="record the times of a book build's jupyter-cache folder")
     parser.add_argument("--update-intro", action="store_true")
     parser.add_argument("--check", action="store_true", help="with --update-intro")
     args = parser.parse_args(argv)
@@ -166,15 +204,22 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         update_intro()
         return 0
-    wanted = {c.zfill(2) if c.isdigit() else c for c in args.chapters}
-    selected = [n for n in chapters() if not wanted or n.stem in wanted or n.stem[:2] in wanted]
-    if wanted and not selected:
-        parser.error(f"no chapter matches {sorted(wanted)}")
-    device, mode = _device(), "quick" if args.quick else "full"
+    device = _device()
     import torch
 
     threads = str(args.threads or int(os.environ.get("OMP_NUM_THREADS", 0))
                   or torch.get_num_threads())
+    if args.from_cache:
+        mode, times = cached_times(args.from_cache)
+        for chapter, (seconds, date) in sorted(times.items()):
+            record(chapter, mode, device, threads, seconds, date)
+            print(f"{chapter}: {seconds:.1f} s ({mode}, {device}, threads={threads})")
+        return 0 if times else 1
+    wanted = {c.zfill(2) if c.isdigit() else c for c in args.chapters}
+    selected = [n for n in chapters() if not wanted or n.stem in wanted or n.stem[:2] in wanted]
+    if wanted and not selected:
+        parser.error(f"no chapter matches {sorted(wanted)}")
+    mode = "quick" if args.quick else "full"
     failed = 0
     for notebook in selected:
         try:
@@ -184,12 +229,7 @@ def main(argv: list[str] | None = None) -> int:
                   flush=True)
             failed += 1
             continue
-        rows = [r for r in read_rows() if (r["chapter"], r["mode"], r["device"])
-                != (notebook.stem, mode, device)]
-        rows.append({"chapter": notebook.stem, "mode": mode, "device": device,
-                     "threads": threads, "seconds": f"{seconds:.1f}",
-                     "date": datetime.date.today().isoformat()})
-        write_rows(rows)
+        record(notebook.stem, mode, device, threads, seconds, datetime.date.today().isoformat())
         print(f"{notebook.stem}: {seconds:.1f} s ({mode}, {device}, threads={threads})",
               flush=True)
     return 1 if failed else 0

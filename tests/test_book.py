@@ -142,3 +142,26 @@ def test_the_bibliography_parses_and_holds_every_cited_key():
              for key in keys.split(",")}
     assert len(cited) > 20, cited
     assert cited <= set(entries), sorted(cited - set(entries))
+
+
+def _inline_math_open(text: str) -> bool:
+    """Whether ``text`` ends inside ``$...$`` math (``$$`` blocks and ``\\$`` are not counted)."""
+    text = re.sub(r"\$\$.*?\$\$", "", text.replace("\\$", ""), flags=re.S)
+    text = re.sub(r"`[^`]*`", "", text)
+    return text.count("$") % 2 == 1
+
+
+def test_inline_math_never_wraps_onto_a_line_that_markdown_reads_as_a_list():
+    """A wrapped line of ``$...$`` that starts with ``+ ``, ``- `` or ``* `` ends the paragraph:
+    the list item cuts the formula in two and both halves are printed as raw TeX."""
+    slips = []
+    for notebook in NOTEBOOKS:
+        for cell in json.loads(notebook.read_text())["cells"]:
+            if cell["cell_type"] != "markdown":
+                continue
+            lines = "".join(cell["source"]).split("\n")
+            for i in range(1, len(lines)):
+                paragraph = "\n".join(lines[:i]).split("\n\n")[-1]
+                if re.match(r"\s*[-+*] ", lines[i]) and _inline_math_open(paragraph):
+                    slips.append(f"{notebook.name}: {lines[i][:60]!r}")
+    assert not slips, slips

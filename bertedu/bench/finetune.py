@@ -69,7 +69,8 @@ from ..finetuning.run import get_task, load_task_model, load_task_splits
 from ..training.optimization import make_optimizer
 
 __all__ = ["RECIPES", "CSV_COLUMNS", "TRAINER_COLUMNS", "SPREAD_COLUMNS", "build_pair",
-           "bench_task", "seed_spread", "write_results", "write_spread", "cli"]
+           "bench_task", "seed_spread", "format_spread", "write_results", "write_spread",
+           "cli"]
 
 MIX = 1_000_003  # (seed, step) -> one RNG seed per step, the same for both libraries
 
@@ -323,6 +324,28 @@ def seed_spread(records: list[dict[str, Any]]) -> dict[str, Any]:
                for q in ("bertedu", "transformers", "difference", "ratio", "cpu_ratio")}
     return {**{k: first.get(k) for k in _RECIPE_KEYS}, "epochs": first.get("epochs"),
             "seeds": sorted(seeds), "per_seed": rows, "summary": summary}
+
+
+def format_spread(spread: dict[str, Any]) -> str:
+    """A spread from :func:`seed_spread` as a small text table: a row per seed, then the mean and
+    sample standard deviation of each column."""
+    def pm(q: str, digits: int) -> str:
+        stats = spread["summary"][q]
+        std = "" if stats["std"] is None else f" ± {stats['std']:.{digits}f}"
+        return f"{stats['mean']:.{digits}f}{std}"
+
+    metric = spread["metric"]
+    lines = [f"{spread['task']}, {spread['train_rows']:,} training rows, {spread['steps']} steps "
+             f"of batch {spread['batch_size']}, learning rate {spread['learning_rate']}, "
+             f"seeds {', '.join(map(str, spread['seeds']))}",
+             f"{'seed':>11} {metric + ' bertedu':>16} {metric + ' transformers':>21} "
+             f"{'difference':>14} {'step ratio, wall':>16} {'step ratio, CPU':>16}"]
+    for row in spread["per_seed"]:
+        lines.append(f"{row['seed']:>11} {row['bertedu']:>16.2f} {row['transformers']:>21.2f} "
+                     f"{row['difference']:>14.2f} {row['ratio']:>16.3f} {row['cpu_ratio']:>16.3f}")
+    lines.append(f"{'mean ± std':>11} {pm('bertedu', 2):>16} {pm('transformers', 2):>21} "
+                 f"{pm('difference', 2):>14} {pm('ratio', 3):>16} {pm('cpu_ratio', 3):>16}")
+    return "\n".join(lines)
 
 
 def write_spread(spread: dict[str, Any], out: str | os.PathLike, stem: str) -> tuple[Path, Path]:

@@ -262,3 +262,15 @@ def test_cli_rejects_bad_seeds(extra, message, capsys):
     with pytest.raises(SystemExit):
         main(["bench-finetune", "wnut_17", *extra])
     assert message in capsys.readouterr().err
+
+
+def test_format_spread_prints_a_row_per_seed_and_the_mean_and_std():
+    spread = bench_ft.seed_spread([_record(42, 33.0, 33.0, 1.01), _record(43, 35.0, 34.0, 0.97)])
+    lines = bench_ft.format_spread(spread).splitlines()
+    assert lines[0] == ("wnut_17, 10 training rows, 3 steps of batch 4, learning rate 5e-05, "
+                        "seeds 42, 43")
+    assert lines[2].split() == ["42", "33.00", "33.00", "0.00", "1.010", "1.020"]
+    assert lines[3].split() == ["43", "35.00", "34.00", "1.00", "0.970", "0.980"]
+    assert lines[4].split() == ["mean", "±", "std", "34.00", "±", "1.41", "33.50", "±", "0.71",
+                                "0.50", "±", "0.71", "0.990", "±", "0.028", "1.000", "±", "0.028"]
+    assert len({len(line) for line in lines[1:]}) == 1  # the columns line up

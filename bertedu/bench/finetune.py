@@ -350,15 +350,22 @@ def format_spread(spread: dict[str, Any]) -> str:
 
 def write_spread(spread: dict[str, Any], out: str | os.PathLike, stem: str) -> tuple[Path, Path]:
     """``<out>/<stem>.csv`` (one row per seed) and ``<out>/<stem>.json`` (rows and summary)."""
+    shared = {k: v for k, v in spread.items() if not isinstance(v, (dict, list))}
+    return _write_csv_json(spread, [{**shared, **row} for row in spread["per_seed"]], out, stem,
+                           SPREAD_COLUMNS)
+
+
+def _write_csv_json(record: dict[str, Any], rows: list[dict[str, Any]], out: str | os.PathLike,
+                    stem: str, columns: tuple[str, ...]) -> tuple[Path, Path]:
+    """``rows`` into ``<out>/<stem>.csv`` (``columns``), the whole ``record`` into ``.json``."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    shared = {k: v for k, v in spread.items() if not isinstance(v, (dict, list))}
     csv_path, json_path = out / f"{stem}.csv", out / f"{stem}.json"
     with csv_path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(SPREAD_COLUMNS), extrasaction="ignore")
+        writer = csv.DictWriter(f, fieldnames=list(columns), extrasaction="ignore")
         writer.writeheader()
-        writer.writerows({**shared, **row} for row in spread["per_seed"])
-    json_path.write_text(json.dumps(spread, indent=1, default=str) + "\n")
+        writer.writerows(rows)
+    json_path.write_text(json.dumps(record, indent=1, default=str) + "\n")
     return csv_path, json_path
 
 
@@ -369,8 +376,6 @@ def write_results(record: dict[str, Any], out: str | os.PathLike, stem: str,
     A row holds the record's own figures and the library's (its metrics as JSON, its first and
     last training loss).
     """
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     shared = {k: v for k, v in record.items() if not isinstance(v, (dict, list))}
     rows = []
     for name, lib in record["libraries"].items():
@@ -381,13 +386,7 @@ def write_results(record: dict[str, Any], out: str | os.PathLike, stem: str,
         if lib.get("losses"):
             row["first_loss"], row["last_loss"] = lib["losses"][0], lib["losses"][-1]
         rows.append(row)
-    csv_path, json_path = out / f"{stem}.csv", out / f"{stem}.json"
-    with csv_path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(columns), extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
-    json_path.write_text(json.dumps(record, indent=1, default=str) + "\n")
-    return csv_path, json_path
+    return _write_csv_json(record, rows, out, stem, columns)
 
 
 def _default_model() -> str | None:

@@ -147,3 +147,135 @@ def test_sdpa_dropout_only_in_training():
     torch.testing.assert_close(attn(x)[0], attn(x)[0])
     attn.train()
     assert not torch.allclose(attn(x)[0], attn(x)[0])
+
+
+def _qkv(batch, heads, q_len, k_len, width, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return [torch.randn(batch, heads, n, width, generator=g, requires_grad=True)
+            for n in (q_len, k_len, k_len)]
+
+
+def _attend_and_grads(fn, seed, inputs, weight):
+    """fn's output and the gradients of <output, weight> w.r.t. inputs, with the RNG at seed."""
+    torch.manual_seed(seed)
+    out = fn()
+    return (out, *torch.autograd.grad((out * weight).sum(), inputs))
+
+
+@pytest.mark.parametrize("bias_kind", ["none", "padding", "keep_3d", "relative"])
+@pytest.mark.parametrize("q_len, k_len, block", [(7, 7, None), (5, 9, None), (6, 6, 150)])
+def test_cpu_dropout_attention_equals_sdpa_with_the_same_seed(monkeypatch, bias_kind, q_len,
+                                                              k_len, block):
+    """Same seed, same dropped entries: output and every gradient equal SDPA's training path.
+
+    ``block=150`` splits the 2 x 3 = 6 heads of (6, 6) scores into blocks of 150 // 36 = 4
+    heads: one full block and a shorter last one.
+    """
+    from bertedu.model import attention
+
+    if block is not None:
+        monkeypatch.setattr(attention, "CPU_SCORE_BLOCK", block)
+    q, k, v = _qkv(2, 3, q_len, k_len, 8)
+    inputs = [q, k, v]
+    neg = torch.finfo(torch.float32).min
+    bias = None
+    if bias_kind == "padding":
+        bias = torch.zeros(2, 1, 1, k_len)
+        bias[1, ..., k_len - 2:] = neg
+    elif bias_kind == "keep_3d":  # (B, 1, T_q, T_k), e.g. a causal or 3D keep-mask
+        bias = torch.where(torch.rand(2, 1, q_len, k_len) < 0.3, neg, 0.0)
+        bias[..., 0] = 0.0
+    elif bias_kind == "relative":  # a bias with a gradient of its own, as relative positions
+        bias = torch.randn(2, 3, q_len, k_len, requires_grad=True)
+        inputs.append(bias)
+    weight = torch.randn(2, 3, q_len, 8)
+    ours = _attend_and_grads(lambda: attention.dropout_attention_cpu(q, k, v, bias, 0.25), 7,
+                             inputs, weight)
+    theirs = _attend_and_grads(lambda: torch.nn.functional.scaled_dot_product_attention(
+        q, k, v, attn_mask=bias, dropout_p=0.25), 7, inputs, weight)
+    for a, b in zip(ours, theirs, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+    # and another seed drops other entries
+    other = _attend_and_grads(lambda: attention.dropout_attention_cpu(q, k, v, bias, 0.25), 8,
+                              inputs, weight)
+    assert not torch.allclose(other[0], ours[0])
+
+
+def test_cpu_dropout_attention_keeps_each_probability_with_chance_one_minus_p():
+    """Uniform probabilities over 64 keys and V = 1: each output is kept / (64 (1 - p)),
+    whose mean over 2 x 4 x 64 rows is 1 within a few standard errors."""
+    from bertedu.model.attention import dropout_attention_cpu
+
+    q = torch.zeros(2, 4, 64, 8)
+    v = torch.ones(2, 4, 64, 8)
+    torch.manual_seed(0)
+    out = dropout_attention_cpu(q, q, v, None, 0.3)[..., 0]  # (2, 4, 64)
+    kept = out * 64 * 0.7  # the number of kept keys in each row
+    assert kept.min() > 20 and kept.max() <= 64
+    # binomial(64, 0.7): mean 44.8, std sqrt(64 * 0.7 * 0.3) = 3.67; the mean of 512 rows
+    # has a standard error of 0.16
+    assert abs(kept.mean().item() - 44.8) < 0.8
+
+
+def test_cpu_training_attention_takes_the_dropout_path_only_when_it_applies(monkeypatch):
+    from bertedu.model import attention
+
+    calls = []
+    real = attention.dropout_attention_cpu
+    monkeypatch.setattr(attention, "dropout_attention_cpu",
+                        lambda *args: calls.append(1) or real(*args))
+    cfg = BertConfig(**dict(TINY, attention_probs_dropout_prob=0.1, attn_implementation="sdpa"))
+    attn = _randomize(BertSelfAttention(cfg))
+    x = torch.randn(3, 7, 32)
+    mask = extended_attention_mask(_padding_mask(), 3, 7, 7, torch.float32)
+    attn(x, mask)  # eval: no dropout, SDPA's fused kernel
+    assert calls == []
+    attn.train()
+    attn(x, mask)
+    assert calls == [1]
+    # a user's additive mask with a row of -inf only: SDPA's safe softmax gives that row zeros,
+    # a plain softmax would give NaN, so SDPA keeps it
+    user = torch.zeros(3, 1, 7, 7)
+    user[0, 0, 2] = float("-inf")
+    torch.manual_seed(3)
+    out = attn(x, user)[0]
+    assert calls == [1]
+    assert torch.isfinite(out).all()
+    torch.manual_seed(3)
+    q, k, v = (attn._heads(layer(x)) for layer in (attn.query, attn.key, attn.value))
+    expected = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=user,
+                                                                dropout_p=0.1)
+    torch.testing.assert_close(out, expected.transpose(1, 2).reshape(3, 7, 32))
+    # eager stays the step-by-step path
+    attn.config.attn_implementation = "eager"
+    attn(x, mask)
+    assert calls == [1]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_training_step_with_dropout_equals_transformers_with_the_same_seed(kind):
+    """Dropout everywhere (hidden and attention, p = 0.1): with one seed both libraries drop
+    the same entries, so one training step's loss and gradients agree."""
+    from bertedu import BertForSequenceClassification
+
+    cfg = dict(TINY, attention_probs_dropout_prob=0.1, hidden_dropout_prob=0.1,
+               position_embedding_type=kind, num_labels=3)
+    torch.manual_seed(0)
+    ours = BertForSequenceClassification(BertConfig(**cfg, attn_implementation="sdpa")).train()
+    theirs = transformers.BertForSequenceClassification(
+        transformers.BertConfig(**cfg, attn_implementation="sdpa")).train()
+    assert not theirs.load_state_dict(ours.state_dict(), strict=False).missing_keys
+    ids = torch.randint(0, 99, (3, 7))
+    mask = _padding_mask()
+    labels = torch.tensor([0, 2, 1])
+    losses = []
+    for model in (ours, theirs):
+        torch.manual_seed(11)
+        loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+        loss.backward()
+        losses.append(loss)
+    torch.testing.assert_close(losses[0], losses[1], rtol=1e-5, atol=1e-5)
+    theirs_grads = dict(theirs.named_parameters())
+    for name, p in ours.named_parameters():
+        torch.testing.assert_close(p.grad, theirs_grads[name].grad, rtol=1e-5, atol=1e-5,
+                                   msg=name)

@@ -23,7 +23,9 @@ Two implementations compute the same function, chosen by ``config.attn_implement
 * ``sdpa``: ``torch.nn.functional.scaled_dot_product_attention`` (fused kernels). SDPA computes
   ``softmax(QK^T / sqrt(d) + bias)``, so the relative term is passed as part of the additive bias,
   already divided by ``sqrt(d)``: ``bias = M + R / sqrt(d)``. Unlike the reference, relative
-  positions therefore do not fall back to eager.
+  positions therefore do not fall back to eager. In training on the CPU (float32, dropout on the
+  probabilities), where SDPA has no fused kernel and runs its reference path, the same function
+  is computed by :func:`dropout_attention_cpu`, which draws the same dropout mask.
 
 Incremental decoding: a layer's cache holds the keys and values of the tokens seen so far; new
 queries sit at positions ``past_len .. past_len + T - 1``, which the relative term must use.

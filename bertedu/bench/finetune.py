@@ -12,8 +12,9 @@ Two comparisons, both on real tasks and real pretrained weights (all-MiniLM-L6-v
      (``BertForSequenceClassification``, ``...ForTokenClassification``,
      ``...ForQuestionAnswering``, ``...ForMultipleChoice``), refusing any missing or unexpected
      key;
-   * the same optimizer: AdamW (:func:`bertedu.training.optimization.make_optimizer`, the same
-     parameter groups), linear warmup then decay, clipping at 1.0;
+   * the same optimizer: AdamW (:func:`bertedu.training.optimization.make_optimizer` with
+     ``fused=False``, PyTorch's default implementation, the optimizer of the recorded runs; the
+     same parameter groups), linear warmup then decay, clipping at 1.0;
    * the same dropout masks: before step ``k`` of either model torch's RNG is seeded with
      ``(seed, k)``, so while the two models hold the same weights their losses agree.
 
@@ -143,7 +144,10 @@ def _stepper(model, loss_fn: Callable, lr: float, weight_decay: float, warmup: i
     """One optimizer step of ``model`` on a batch: (loss, wall seconds, CPU seconds of this
     process), synchronised. On a shared CPU the CPU seconds are the steadier figure: other
     processes stretch the wall time, not the work done."""
-    optimizer, scheduler = make_optimizer(model, lr, weight_decay, warmup, steps)
+    # PyTorch's default AdamW for both libraries (not the fused kernel that bertedu's training
+    # loop takes): the same optimizer as the records in results/finetune/, so that they stay
+    # reproducible; the comparison is of the models, and the optimizer is shared either way
+    optimizer, scheduler = make_optimizer(model, lr, weight_decay, warmup, steps, fused=False)
 
     def step(batch: dict[str, torch.Tensor], rng_seed: int) -> tuple[float, float, float]:
         torch.manual_seed(rng_seed)

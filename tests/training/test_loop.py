@@ -209,3 +209,41 @@ def test_pretrain_passes_the_budget_to_the_loop(monkeypatch, tmp_path):
     assert [r["step"] for r in history] == [1, 2, 3]
     assert history[-1]["stop_reason"] == "max_seconds" and "eval_mlm_accuracy" in history[-1]
     assert (tmp_path / "checkpoints" / "step-000003.pt").is_file()
+
+
+def test_fused_adamw_is_the_default_on_the_cpu_and_updates_as_the_reference_does(tmp_path):
+    from bertedu.training import make_optimizer
+
+    models = [_model(), _model()]
+    fused, _ = make_optimizer(models[0], 1e-2, 0.01, 1, 5)
+    plain, _ = make_optimizer(models[1], 1e-2, 0.01, 1, 5, fused=False)
+    assert [g["fused"] for g in fused.param_groups] == [True, True]
+    assert [g["fused"] for g in plain.param_groups] == [None, None]
+    ids, labels = _data()
+    for _ in range(5):
+        for model, opt in zip(models, (fused, plain), strict=True):
+            model(input_ids=ids, labels=labels).loss.backward()
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+    for a, b in zip(models[0].parameters(), models[1].parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+    # a state saved by the loop-based optimizer (an earlier bertedu's checkpoint) resumes fused
+    torch.save(plain.state_dict(), tmp_path / "opt.pt")
+    resumed, _ = make_optimizer(models[1], 1e-2, 0.01, 1, 5)
+    resumed.load_state_dict(torch.load(tmp_path / "opt.pt", weights_only=True))
+    models[1](input_ids=ids, labels=labels).loss.backward()
+    resumed.step()
+    assert all(torch.isfinite(p).all() for p in models[1].parameters())
+    assert resumed.state[next(models[1].parameters())]["step"].item() == 6
+
+
+def test_fused_adamw_is_asked_for_only_where_pytorch_has_the_kernel():
+    from bertedu.training import make_optimizer
+
+    model = _model()
+    model.register_buffer("counter", torch.zeros(2, dtype=torch.long))  # buffers are not optimised
+    opt, _ = make_optimizer(model, 1e-3, 0.0, 1, 2)
+    assert opt.param_groups[0]["fused"] is True
+    elsewhere = _model().to("meta")  # a device without the fused kernel: the default AdamW
+    opt, _ = make_optimizer(elsewhere, 1e-3, 0.0, 1, 2)
+    assert opt.param_groups[0]["fused"] is None

@@ -158,7 +158,7 @@ def dropout_attention_cpu(
     * the mask joins the score product (``baddbmm``: ``M + scale * Q K^T``, one pass);
     * a plain softmax, since the additive masks of this package are finite
       (``finfo.min``: no row is all ``-inf``; the caller keeps SDPA for masks that have one);
-    * the ``1 / (1 - p)`` scale goes onto the (T_q, d) output instead of the (T_q, T_k) probabilities;
+    * the ``1 / (1 - p)`` scale goes onto the (T_q, d) output, not the (T_q, T_k) probabilities;
     * the heads go through in blocks of at most :data:`CPU_SCORE_BLOCK` score elements, so a
       block's scores are still near the core when the softmax and the product with ``V`` read them
       (much smaller blocks lose more to the per-call cost of the kernels than they gain).
@@ -184,7 +184,8 @@ def dropout_attention_cpu(
     # split, not slicing: the backward of a split is one concatenation per input, where each
     # slice's backward would write its piece into a fresh full-size zero tensor
     blocks = zip(q3.split(block), k3.split(block), v3.split(block), z3.split(block),
-                 b3.split(block) if b3 is not None else [None] * math.ceil(n / block))
+                 b3.split(block) if b3 is not None else [None] * math.ceil(n / block),
+                 strict=True)
     outs = []
     for qb, kb, vb, zb, bb in blocks:
         if bb is None:

@@ -66,9 +66,9 @@ def make_optimizer(
     ``fused``: PyTorch's fused AdamW kernel, which updates every parameter in one pass instead of
     a Python loop of small operations per parameter tensor: the same update rule, rounded
     differently in the last bits. For MiniLM (22.7M parameters in 105 tensors) one step took
-    31 ms of CPU time against 141 ms for the loop, on one core of a Xeon. ``None`` (the default) takes it when
-    every parameter is a floating-point tensor on the CPU or a CUDA device; ``False`` keeps
-    PyTorch's default implementation.
+    31 ms of CPU time against 141 ms for the loop, on one core of a Xeon. ``None`` (the
+    default) takes it when every parameter is a floating-point tensor on the CPU or a CUDA
+    device; ``False`` keeps PyTorch's default implementation.
     """
     groups = param_groups(model, weight_decay)
     if fused is None:

@@ -176,16 +176,21 @@ def dropout_attention_cpu(
     k3 = k.reshape(n, k_len, width).transpose(1, 2)  # (B A, d, T_k)
     v3 = v.reshape(n, k_len, width)
     z3 = keep.view(n, q_len, k_len)
-    b3 = None
-    if bias is not None:
-        b3 = bias.expand(batch, heads, bias.shape[-2], k_len).reshape(n, bias.shape[-2], k_len)
     scale = 1.0 / math.sqrt(width)
     block = max(1, CPU_SCORE_BLOCK // (q_len * k_len))
+    count = math.ceil(n / block)
+    if bias is None:
+        bias_blocks: list[torch.Tensor | None] | tuple[torch.Tensor, ...] = [None] * count
+    elif bias.dim() == 4 and bias.shape[0] == 1 and bias.shape[1] == 1:
+        # one mask for every sequence and head (a causal mask): broadcast, never copied
+        bias_blocks = [bias.reshape(1, bias.shape[-2], k_len)] * count
+    else:
+        rows = bias.shape[-2]
+        bias_blocks = bias.expand(batch, heads, rows, k_len).reshape(n, rows, k_len).split(block)
     # split, not slicing: the backward of a split is one concatenation per input, where each
     # slice's backward would write its piece into a fresh full-size zero tensor
     blocks = zip(q3.split(block), k3.split(block), v3.split(block), z3.split(block),
-                 b3.split(block) if b3 is not None else [None] * math.ceil(n / block),
-                 strict=True)
+                 bias_blocks, strict=True)
     outs = []
     for qb, kb, vb, zb, bb in blocks:
         if bb is None:

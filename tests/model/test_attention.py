@@ -162,7 +162,7 @@ def _attend_and_grads(fn, seed, inputs, weight):
     return (out, *torch.autograd.grad((out * weight).sum(), inputs))
 
 
-@pytest.mark.parametrize("bias_kind", ["none", "padding", "keep_3d", "relative"])
+@pytest.mark.parametrize("bias_kind", ["none", "padding", "keep_3d", "causal", "relative"])
 @pytest.mark.parametrize("q_len, k_len, block", [(7, 7, None), (5, 9, None), (6, 6, 150)])
 def test_cpu_dropout_attention_equals_sdpa_with_the_same_seed(monkeypatch, bias_kind, q_len,
                                                               k_len, block):
@@ -185,6 +185,9 @@ def test_cpu_dropout_attention_equals_sdpa_with_the_same_seed(monkeypatch, bias_
     elif bias_kind == "keep_3d":  # (B, 1, T_q, T_k), e.g. a causal or 3D keep-mask
         bias = torch.where(torch.rand(2, 1, q_len, k_len) < 0.3, neg, 0.0)
         bias[..., 0] = 0.0
+    elif bias_kind == "causal":  # one (1, 1, T_q, T_k) mask for every sequence and head
+        bias = extended_attention_mask(None, 2, q_len, k_len, torch.float32, causal=True)
+        assert bias.shape == (1, 1, q_len, k_len)
     elif bias_kind == "relative":  # a bias with a gradient of its own, as relative positions
         bias = torch.randn(2, 3, q_len, k_len, requires_grad=True)
         inputs.append(bias)

@@ -144,9 +144,7 @@ def _stepper(model, loss_fn: Callable, lr: float, weight_decay: float, warmup: i
     """One optimizer step of ``model`` on a batch: (loss, wall seconds, CPU seconds of this
     process), synchronised. On a shared CPU the CPU seconds are the steadier figure: other
     processes stretch the wall time, not the work done."""
-    # PyTorch's default AdamW for both libraries (not the fused kernel that bertedu's training
-    # loop takes): the same optimizer as the records in results/finetune/, so that they stay
-    # reproducible; the comparison is of the models, and the optimizer is shared either way
+    # default AdamW for both, as in every record (module docstring)
     optimizer, scheduler = make_optimizer(model, lr, weight_decay, warmup, steps, fused=False)
 
     def step(batch: dict[str, torch.Tensor], rng_seed: int) -> tuple[float, float, float]:

@@ -179,14 +179,14 @@ def dropout_attention_cpu(
     scale = 1.0 / math.sqrt(width)
     block = max(1, CPU_SCORE_BLOCK // (q_len * k_len))
     count = math.ceil(n / block)
-    if bias is None:
-        bias_blocks: list[torch.Tensor | None] | tuple[torch.Tensor, ...] = [None] * count
-    elif bias.dim() == 4 and bias.shape[0] == 1 and bias.shape[1] == 1:
+    bias_blocks: list[torch.Tensor | None] = [None] * count
+    if bias is not None and bias.dim() == 4 and bias.shape[0] == bias.shape[1] == 1:
         # one mask for every sequence and head (a causal mask): broadcast, never copied
         bias_blocks = [bias.reshape(1, bias.shape[-2], k_len)] * count
-    else:
+    elif bias is not None:
         rows = bias.shape[-2]
-        bias_blocks = bias.expand(batch, heads, rows, k_len).reshape(n, rows, k_len).split(block)
+        bias_blocks = list(bias.expand(batch, heads, rows, k_len).reshape(n, rows, k_len)
+                           .split(block))
     # split, not slicing: the backward of a split is one concatenation per input, where each
     # slice's backward would write its piece into a fresh full-size zero tensor
     blocks = zip(q3.split(block), k3.split(block), v3.split(block), z3.split(block),

@@ -12,9 +12,15 @@ Two comparisons, both on real tasks and real pretrained weights (all-MiniLM-L6-v
      (``BertForSequenceClassification``, ``...ForTokenClassification``,
      ``...ForQuestionAnswering``, ``...ForMultipleChoice``), refusing any missing or unexpected
      key;
-   * the same optimizer: AdamW (:func:`bertedu.training.optimization.make_optimizer` with
-     ``fused=False``, PyTorch's default implementation, the optimizer of the recorded runs; the
-     same parameter groups), linear warmup then decay, clipping at 1.0;
+   * the same optimizer: AdamW (:func:`bertedu.training.optimization.make_optimizer`, the same
+     parameter groups), linear warmup then decay, clipping at 1.0. ``optimizer="fused"`` (the
+     default) is PyTorch's fused AdamW kernel, what each library picks by itself: bertedu's
+     ``make_optimizer``, and transformers' ``Trainer`` (``optim="adamw_torch_fused"``, its
+     default with torch >= 2.8). ``"for-loop"`` is ``torch.optim.AdamW``'s per-parameter
+     implementation, which the records written before the fused default used (a record without
+     an ``optimizer`` field is one of those). On the CPU the for-loop update costs several
+     times the fused one, the same for both libraries, so it pulls the step-time ratio towards
+     1 without telling the models apart;
    * the same dropout masks: before step ``k`` of either model torch's RNG is seeded with
      ``(seed, k)``, so while the two models hold the same weights their losses agree.
 
@@ -69,7 +75,7 @@ from ..finetuning.batching import EpochBatches
 from ..finetuning.run import get_task, load_task_model, load_task_splits
 from ..training.optimization import make_optimizer
 
-__all__ = ["RECIPES", "CSV_COLUMNS", "TRAINER_COLUMNS", "SPREAD_COLUMNS", "build_pair",
+__all__ = ["RECIPES", "OPTIMIZERS", "CSV_COLUMNS", "TRAINER_COLUMNS", "SPREAD_COLUMNS", "build_pair",
            "bench_task", "seed_spread", "format_spread", "write_results", "write_spread",
            "cli"]
 
@@ -83,9 +89,12 @@ RECIPES: dict[str, dict[str, float]] = {
     "commonsense_qa": {"epochs": 2, "learning_rate": 5e-5},
 }
 
+OPTIMIZERS = ("fused", "for-loop")
+
 CSV_COLUMNS = (
     "task", "library", "model", "metric", "metric_value", "metrics_json", "steps",
-    "train_rows", "train_features", "eval_rows", "batch_size", "learning_rate", "epochs", "seed",
+    "train_rows", "train_features", "eval_rows", "batch_size", "learning_rate", "optimizer",
+    "epochs", "seed",
     "first_loss", "last_loss", "step_time_median_s", "step_time_q1_s", "step_time_q3_s",
     "step_time_iqr_s", "ratio_bertedu_over_transformers", "step_cpu_median_s", "step_cpu_q1_s",
     "step_cpu_q3_s", "cpu_ratio_bertedu_over_transformers", "padded_tokens", "real_tokens",
@@ -140,12 +149,13 @@ def _hf_loss(model, batch: dict[str, torch.Tensor]):
 
 
 def _stepper(model, loss_fn: Callable, lr: float, weight_decay: float, warmup: int, steps: int,
-             clip: float, device: torch.device):
+             clip: float, device: torch.device, optimizer_kind: str = "fused"):
     """One optimizer step of ``model`` on a batch: (loss, wall seconds, CPU seconds of this
     process), synchronised. On a shared CPU the CPU seconds are the steadier figure: other
     processes stretch the wall time, not the work done."""
-    # default AdamW for both, as in every record (module docstring)
-    optimizer, scheduler = make_optimizer(model, lr, weight_decay, warmup, steps, fused=False)
+    # one AdamW implementation for both libraries (module docstring)
+    optimizer, scheduler = make_optimizer(model, lr, weight_decay, warmup, steps,
+                                          fused=None if optimizer_kind == "fused" else False)
 
     def step(batch: dict[str, torch.Tensor], rng_seed: int) -> tuple[float, float, float]:
         torch.manual_seed(rng_seed)
@@ -177,8 +187,11 @@ def bench_task(task: str, model_path: str | os.PathLike, *, max_train_samples: i
                batch_size: int = 32, seed: int = 42, eval_steps: int | None = None,
                warmup_ratio: float = 0.1, weight_decay: float = 0.01, clip: float = 1.0,
                device: str | None = None, data_dir: str | os.PathLike | None = None,
-               progress: bool = True) -> dict[str, Any]:
+               progress: bool = True, optimizer: str = "fused") -> dict[str, Any]:
     """Fine-tune bertedu and transformers side by side on ``task``; returns the record.
+
+    ``optimizer``: ``"fused"`` or ``"for-loop"``, the AdamW implementation both libraries use
+    (module docstring).
 
     The record holds per library the final metrics, every evaluation, the per-step losses and
     times, their median and quartiles, and ``ratio`` (bertedu / transformers median step time).
@@ -186,6 +199,8 @@ def bench_task(task: str, model_path: str | os.PathLike, *, max_train_samples: i
     from ..tokenization import BertTokenizerFast
 
     spec = get_task(task)
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}; got {optimizer!r}")
     recipe = RECIPES[task]
     epochs = recipe["epochs"] if epochs is None else epochs
     lr = learning_rate or recipe["learning_rate"]
@@ -202,9 +217,9 @@ def bench_task(task: str, model_path: str | os.PathLike, *, max_train_samples: i
     warmup = int(warmup_ratio * steps)
     ours, theirs = build_pair(task, model_path, labels, seed, device)
     runs = {"bertedu": (ours, _stepper(ours, spec.loss_fn, lr, weight_decay, warmup, steps, clip,
-                                       dev)),
+                                       dev, optimizer)),
             "transformers": (theirs, _stepper(theirs, _hf_loss, lr, weight_decay, warmup, steps,
-                                              clip, dev))}
+                                              clip, dev, optimizer))}
     losses: dict[str, list[float]] = {name: [] for name in runs}
     times: dict[str, list[float]] = {name: [] for name in runs}
     cpu_times: dict[str, list[float]] = {name: [] for name in runs}
@@ -254,7 +269,8 @@ def bench_task(task: str, model_path: str | os.PathLike, *, max_train_samples: i
             "steps": steps, "steps_per_epoch": batches.per_epoch, "epochs": steps /
             batches.per_epoch, "train_rows": len(train_ds), "train_features": len(features),
             "eval_rows": len(eval_ds), "batch_size": batch_size, "learning_rate": lr,
-            "warmup_steps": warmup, "weight_decay": weight_decay, "clip": clip, "seed": seed,
+            "optimizer": optimizer, "warmup_steps": warmup, "weight_decay": weight_decay,
+            "clip": clip, "seed": seed,
             "eval_steps": eval_every, "real_tokens": real, "padded_tokens": padded,
             "max_train_samples": max_train_samples, "max_eval_samples": max_eval_samples,
             "skipped_bad_answers": len(getattr(encoded, "skipped", [])),
@@ -279,11 +295,17 @@ TRAINER_COLUMNS = (
 
 SPREAD_COLUMNS = ("task", "model", "metric", "seed", "bertedu", "transformers", "difference",
                   "ratio", "cpu_ratio", "steps", "train_rows", "eval_rows", "batch_size",
-                  "learning_rate", "epochs", "device", "threads", "date")
+                  "learning_rate", "optimizer", "epochs", "device", "threads", "date")
 
 # What must agree between the per-seed records of one spread: the same recipe on the same data.
 _RECIPE_KEYS = ("task", "model", "metric", "train_rows", "eval_rows", "batch_size",
-                "learning_rate", "steps", "max_train_samples", "max_eval_samples")
+                "learning_rate", "optimizer", "steps", "max_train_samples", "max_eval_samples")
+
+
+def _recipe_value(record: dict[str, Any], key: str) -> Any:
+    if key == "optimizer":  # records from before the field existed ran the for-loop AdamW
+        return record.get(key, "for-loop")
+    return record.get(key)
 
 
 def _stats(values: list[float]) -> dict[str, float | None]:
@@ -305,10 +327,10 @@ def seed_spread(records: list[dict[str, Any]]) -> dict[str, Any]:
     first = records[0]
     for record in records[1:]:
         for key in _RECIPE_KEYS:
-            if record.get(key) != first.get(key):
-                raise ValueError(f"records of different recipes: {key} is {first.get(key)!r} "
-                                 f"for seed {first['seed']} and {record.get(key)!r} for seed "
-                                 f"{record['seed']}")
+            if _recipe_value(record, key) != _recipe_value(first, key):
+                raise ValueError(f"records of different recipes: {key} is "
+                                 f"{_recipe_value(first, key)!r} for seed {first['seed']} and "
+                                 f"{_recipe_value(record, key)!r} for seed {record['seed']}")
     seeds = [r["seed"] for r in records]
     if len(set(seeds)) != len(seeds):
         raise ValueError(f"a seed appears twice: {sorted(seeds)}")
@@ -324,7 +346,7 @@ def seed_spread(records: list[dict[str, Any]]) -> dict[str, Any]:
                      "date": r.get("date")})
     summary = {q: _stats([row[q] for row in rows])
                for q in ("bertedu", "transformers", "difference", "ratio", "cpu_ratio")}
-    return {**{k: first.get(k) for k in _RECIPE_KEYS}, "epochs": first.get("epochs"),
+    return {**{k: _recipe_value(first, k) for k in _RECIPE_KEYS}, "epochs": first.get("epochs"),
             "seeds": sorted(seeds), "per_seed": rows, "summary": summary}
 
 
@@ -429,6 +451,10 @@ def cli(argv: list[str] | None = None) -> int:
     parser.add_argument("--eval-steps", type=int, default=None,
                         help="evaluate both every N steps (default: each epoch) and at the end")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--optimizer", choices=OPTIMIZERS, default="fused",
+                        help="the AdamW implementation of both libraries: fused (the default of "
+                             "bertedu and of transformers' Trainer) or for-loop (the records "
+                             "written before the fused default)")
     parser.add_argument("--seeds", default=None, metavar="S1,S2,...",
                         help="run once per seed (<out>/bench_<task>_<model>_seed<S>.*) and write "
                              "the spread over seeds (<out>/bench_<task>_<model>_seeds.*)")
@@ -492,7 +518,7 @@ def cli(argv: list[str] | None = None) -> int:
                 continue
             record = bench_task(args.task, model, epochs=args.epochs,
                                 learning_rate=args.learning_rate, eval_steps=args.eval_steps,
-                                **{**common, "seed": seed})
+                                optimizer=args.optimizer, **{**common, "seed": seed})
             write_results(record, args.out, stem)
             records.append(record)
         try:
@@ -506,7 +532,7 @@ def cli(argv: list[str] | None = None) -> int:
     else:
         record = bench_task(args.task, model, epochs=args.epochs,
                             learning_rate=args.learning_rate, eval_steps=args.eval_steps,
-                            **common)
+                            optimizer=args.optimizer, **common)
         paths = write_results(record, args.out, f"bench_{args.task}_{name}")
         summary = {"ratio_bertedu_over_transformers": record["ratio_bertedu_over_transformers"],
                    "cpu_ratio_bertedu_over_transformers":

@@ -136,8 +136,25 @@ def extended_attention_mask(
 CPU_SCORE_BLOCK = 1 << 22
 
 
+def dropout_rows(x: torch.Tensor, p: float, training: bool, full_len: int | None = None,
+                 dim: int = 1) -> torch.Tensor:
+    """``F.dropout(x, p, training)`` where ``x`` holds only the first rows (along ``dim``) of a
+    tensor that has ``full_len`` rows there: the mask is drawn for the whole tensor and its
+    first rows are used, so the random stream advances exactly as dropout on the whole would
+    and the rows kept are the rows the whole would keep. With ``full_len`` None (or equal to the
+    rows present) this is plain dropout.
+    """
+    if not training or p == 0.0 or full_len is None or full_len == x.shape[dim]:
+        return F.dropout(x, p, training)
+    shape = list(x.shape)
+    shape[dim] = full_len
+    scale = F.dropout(x.new_ones(shape), p, True).narrow(dim, 0, x.shape[dim])  # Z / (1 - p)
+    return x * scale
+
+
 def dropout_attention_cpu(
-    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Tensor | None, p: float
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Tensor | None, p: float,
+    draw_rows: int | None = None,
 ) -> torch.Tensor:
     """Training-mode attention with dropout on the probabilities, for the CPU.
 
@@ -164,13 +181,16 @@ def dropout_attention_cpu(
       (much smaller blocks lose more to the per-call cost of the kernels than they gain).
 
     ``q``: (B, A, T_q, d); ``k``, ``v``: (B, A, T_k, d); ``bias``: ``None`` or broadcastable to
-    (B, A, T_q, T_k). Returns (B, A, T_q, d).
+    (B, A, T_q, T_k). ``draw_rows``: the queries are the first ``T_q`` of ``draw_rows`` (see
+    :func:`dropout_rows`); the mask is drawn for all of them and its first rows are used.
+    Returns (B, A, T_q, d).
     """
     batch, heads, q_len, width = q.shape
     k_len = k.shape[2]
-    keep = torch.empty(batch, heads, q_len, k_len, dtype=q.dtype, device=q.device).bernoulli_(
-        1.0 - p
-    )  # Z, drawn as SDPA draws it
+    keep = torch.empty(batch, heads, draw_rows or q_len, k_len, dtype=q.dtype,
+                       device=q.device).bernoulli_(1.0 - p)  # Z, drawn as SDPA draws it
+    if keep.shape[2] != q_len:
+        keep = keep[:, :, :q_len].contiguous()
     n = batch * heads
     q3 = q.reshape(n, q_len, width)
     k3 = k.reshape(n, k_len, width).transpose(1, 2)  # (B A, d, T_k)
@@ -239,14 +259,17 @@ class BertSelfAttention(nn.Module):
             1, 2
         )
 
-    def relative_scores(self, q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+    def relative_scores(self, q: torch.Tensor, k: torch.Tensor,
+                        q_start: int | None = None) -> torch.Tensor:
         """The relative-position term ``R`` (B, A, T_q, T_k), unscaled.
 
-        Queries are the last ``T_q`` positions of the ``T_k`` keys (the first ``T_k - T_q`` keys
-        come from the cache). ``q``: (B, A, T_q, d), ``k``: (B, A, T_k, d).
+        Queries sit at positions ``q_start .. q_start + T_q - 1`` of the ``T_k`` keys; by default
+        they are the last ``T_q`` (the first ``T_k - T_q`` keys come from the cache).
+        ``q``: (B, A, T_q, d), ``k``: (B, A, T_k, d).
         """
         q_len, k_len = q.shape[2], k.shape[2]
-        q_pos = torch.arange(k_len - q_len, k_len, device=q.device)[:, None]  # (T_q, 1)
+        start = k_len - q_len if q_start is None else q_start
+        q_pos = torch.arange(start, start + q_len, device=q.device)[:, None]  # (T_q, 1)
         k_pos = torch.arange(k_len, device=q.device)[None, :]  # (1, T_k)
         distance = q_pos - k_pos + self.max_position_embeddings - 1  # (T_q, T_k), >= 0
         table = self.distance_embedding(distance).to(q.dtype)  # (T_q, T_k, d)
@@ -263,6 +286,7 @@ class BertSelfAttention(nn.Module):
         encoder_hidden_states: torch.Tensor | None = None,
         past_key_value: KeyValue | None = None,
         output_attentions: bool = False,
+        rows: int | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None, KeyValue]:
         """Attend from ``hidden_states`` (B, T, H) to itself or to ``encoder_hidden_states``.
 
@@ -270,10 +294,20 @@ class BertSelfAttention(nn.Module):
         ``head_mask`` (1, A, 1, 1) multiplies each head's probabilities (1 keeps, 0 silences).
         ``past_key_value`` holds cached (keys, values), each (B, A, T_past, d): for self-attention
         the new keys are appended; for cross-attention they are reused as they are.
+        ``rows``: only the first ``rows`` positions ask (self-attention without a cache): keys
+        and values still come from every position, and the context is (B, rows, H); dropout
+        draws as for all T queries (:func:`dropout_rows`).
         Returns ``(context (B, T, H), probabilities (B, A, T_q, T_k) or None, (keys, values))``.
         """
         batch, q_len, _ = hidden_states.shape
-        q = self._heads(self.query(hidden_states))  # (B, A, T_q, d)
+        draw_rows = None
+        if rows is not None and rows < q_len:
+            if encoder_hidden_states is not None or past_key_value is not None:
+                raise ValueError("rows applies to self-attention without a cache only")
+            draw_rows, q_len = q_len, rows
+            if attention_mask is not None and attention_mask.shape[-2] > 1:
+                attention_mask = attention_mask[..., :rows, :]  # (B|1, 1|A, rows, T_k)
+        q = self._heads(self.query(hidden_states[:, :q_len]))  # (B, A, T_q, d)
         if encoder_hidden_states is not None:  # cross-attention
             if past_key_value is not None:
                 k, v = past_key_value  # (B, A, S, d): computed at the first step, reused
@@ -288,19 +322,19 @@ class BertSelfAttention(nn.Module):
                 v = torch.cat([past_key_value[1], v], dim=2)  # (B, A, T_k, d)
         relative = None
         if self.position_embedding_type != "absolute":
-            relative = self.relative_scores(q, k)  # (B, A, T_q, T_k)
+            relative = self.relative_scores(q, k, 0 if draw_rows else None)  # (B, A, T_q, T_k)
 
         if self.config.attn_implementation == "eager" or output_attentions:
-            context, probs = self._eager(q, k, v, attention_mask, relative, head_mask)
+            context, probs = self._eager(q, k, v, attention_mask, relative, head_mask, draw_rows)
         else:
-            context, probs = self._sdpa(q, k, v, attention_mask, relative), None
+            context, probs = self._sdpa(q, k, v, attention_mask, relative, draw_rows), None
             if head_mask is not None:  # (P * m) V = m (P V): the mask scales each head's output
                 context = context * head_mask  # (B, A, T_q, d)
         context = context.transpose(1, 2).reshape(batch, q_len, self.all_head_size)  # (B, T, H)
         # probabilities leave only on request: otherwise the (T_q, T_k) matrix is freed here
         return context, probs if output_attentions else None, (k, v)
 
-    def _eager(self, q, k, v, mask, relative, head_mask=None):
+    def _eager(self, q, k, v, mask, relative, head_mask=None, draw_rows=None):
         """softmax((QK^T + R) / sqrt(d) + M) V, step by step; returns (context, probabilities)."""
         # The (T_q, T_k) score matrix is the largest tensor here: update it in place (none of
         # these steps needs its input for the backward pass) so only one copy is ever alive.
@@ -310,12 +344,16 @@ class BertSelfAttention(nn.Module):
         scores /= math.sqrt(self.attention_head_size)
         if mask is not None:
             scores += mask
-        probs = self.dropout(scores.softmax(dim=-1))  # (B, A, T_q, T_k)
+        probs = scores.softmax(dim=-1)  # (B, A, T_q, T_k)
+        if draw_rows is None:
+            probs = self.dropout(probs)
+        else:
+            probs = dropout_rows(probs, self.dropout.p, self.training, draw_rows, dim=2)
         if head_mask is not None:
             probs = probs * head_mask
         return probs @ v, probs  # (B, A, T_q, d), (B, A, T_q, T_k)
 
-    def _sdpa(self, q, k, v, mask, relative):
+    def _sdpa(self, q, k, v, mask, relative, draw_rows=None):
         """The same function with the fused kernel; R / sqrt(d) joins the additive bias."""
         bias = mask
         if relative is not None:
@@ -325,7 +363,7 @@ class BertSelfAttention(nn.Module):
         if dropout_p > 0.0 and q.device.type == "cpu" and q.dtype == torch.float32 and not (
             mask is not None and bool(torch.isneginf(mask).all(dim=-1).any())
         ):
-            return dropout_attention_cpu(q, k, v, bias, dropout_p)
+            return dropout_attention_cpu(q, k, v, bias, dropout_p, draw_rows)
         return F.scaled_dot_product_attention(
             q, k, v, attn_mask=bias, dropout_p=dropout_p
         )  # (B, A, T_q, d)
@@ -340,9 +378,15 @@ class BertSelfOutput(nn.Module):
         self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
 
-    def forward(self, hidden_states: torch.Tensor, input_tensor: torch.Tensor) -> torch.Tensor:
-        """LayerNorm(x + Dropout(W h + b)); both inputs (B, T, H)."""
-        return self.LayerNorm(self.dropout(self.dense(hidden_states)) + input_tensor)
+    def forward(self, hidden_states: torch.Tensor, input_tensor: torch.Tensor,
+                full_len: int | None = None) -> torch.Tensor:
+        """LayerNorm(x + Dropout(W h + b)); both inputs (B, T, H). ``full_len``: the inputs are
+        the first rows of ``full_len`` positions (dropout draws for all, :func:`dropout_rows`)."""
+        h = self.dense(hidden_states)
+        if full_len is None:
+            return self.LayerNorm(self.dropout(h) + input_tensor)
+        return self.LayerNorm(dropout_rows(h, self.dropout.p, self.training, full_len)
+                              + input_tensor)
 
 
 class BertAttention(nn.Module):
@@ -361,10 +405,15 @@ class BertAttention(nn.Module):
         encoder_hidden_states: torch.Tensor | None = None,
         past_key_value: KeyValue | None = None,
         output_attentions: bool = False,
+        rows: int | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None, KeyValue]:
-        """Returns ``(output (B, T, H), probabilities or None, (keys, values))``."""
+        """Returns ``(output (B, T, H), probabilities or None, (keys, values))``; with ``rows``
+        the output holds the first ``rows`` positions only (see ``BertSelfAttention``)."""
         context, probs, present = self.self(
             hidden_states, attention_mask, head_mask, encoder_hidden_states, past_key_value,
-            output_attentions,
+            output_attentions, rows,
         )
-        return self.output(context, hidden_states), probs, present
+        full_len = hidden_states.shape[1]
+        if context.shape[1] == full_len:
+            return self.output(context, hidden_states), probs, present
+        return self.output(context, hidden_states[:, :context.shape[1]], full_len), probs, present

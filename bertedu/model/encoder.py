@@ -26,7 +26,7 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from ..config import BertConfig
-from .attention import BertAttention
+from .attention import BertAttention, dropout_rows
 
 ACT2FN: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "gelu": F.gelu,  # exact erf form, as in the BERT release
@@ -63,8 +63,15 @@ class BertOutput(nn.Module):
         self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
 
-    def forward(self, hidden_states: torch.Tensor, input_tensor: torch.Tensor) -> torch.Tensor:
-        return self.LayerNorm(self.dropout(self.dense(hidden_states)) + input_tensor)  # (B, T, H)
+    def forward(self, hidden_states: torch.Tensor, input_tensor: torch.Tensor,
+                full_len: int | None = None) -> torch.Tensor:
+        """``full_len``: the inputs are the first rows of ``full_len`` positions (dropout draws
+        for all of them, :func:`~bertedu.model.attention.dropout_rows`)."""
+        h = self.dense(hidden_states)  # (B, T, H)
+        if full_len is None:
+            return self.LayerNorm(self.dropout(h) + input_tensor)
+        return self.LayerNorm(dropout_rows(h, self.dropout.p, self.training, full_len)
+                              + input_tensor)
 
 
 class BertLayer(nn.Module):
@@ -91,15 +98,23 @@ class BertLayer(nn.Module):
         past_key_value: LayerCache | None = None,
         output_attentions: bool = False,
         use_cache: bool = True,
+        rows: int | None = None,
     ) -> tuple[torch.Tensor, LayerCache | None, torch.Tensor | None, torch.Tensor | None]:
         """One layer on (B, T, H); masks are additive (see ``extended_attention_mask``).
+
+        ``rows``: compute the output of the first ``rows`` positions only, (B, rows, H): they
+        attend to every position, and nothing else depends on the other outputs when this is the
+        last layer and only [CLS] is read (``BertModel(pooled_only=True)``). Self-attention
+        without a cache or cross-attention only.
 
         Returns ``(hidden (B, T, H), cache for this layer or None when not ``use_cache``,
         self-attention probs, cross probs)``.
         """
         self_past = past_key_value[:2] if past_key_value is not None else None
+        if rows is not None and encoder_hidden_states is not None:
+            raise ValueError("rows applies to a layer without cross-attention only")
         attention_output, self_probs, present = self.attention(
-            hidden_states, attention_mask, head_mask, None, self_past, output_attentions
+            hidden_states, attention_mask, head_mask, None, self_past, output_attentions, rows
         )
         cross_probs = None
         if encoder_hidden_states is not None:
@@ -119,7 +134,11 @@ class BertLayer(nn.Module):
             present = present + cross_present  # (self_k, self_v, cross_k, cross_v)
         if not use_cache:
             present = None  # frees this layer's keys and values before the feed-forward peak
-        layer_output = self.output(self.intermediate(attention_output), attention_output)
+        full_len = hidden_states.shape[1]
+        if attention_output.shape[1] == full_len:
+            full_len = None  # every position computed: plain dropout
+        layer_output = self.output(self.intermediate(attention_output), attention_output,
+                                   full_len)
         return layer_output, present, self_probs, cross_probs
 
 
@@ -143,8 +162,11 @@ class BertEncoder(nn.Module):
         use_cache: bool = False,
         output_attentions: bool = False,
         output_hidden_states: bool = False,
+        last_layer_rows: int | None = None,
     ) -> tuple:
         """Run every layer on (B, T, H); ``head_mask`` is (L, 1, A, 1, 1) or None.
+        ``last_layer_rows``: the last layer computes only its first rows (see ``BertLayer``), so
+        ``last_hidden_state`` is (B, rows, H).
 
         Returns ``(last_hidden_state, past_key_values, hidden_states, attentions,
         cross_attentions)``; an entry is ``None`` when not requested. ``hidden_states`` holds
@@ -165,8 +187,9 @@ class BertEncoder(nn.Module):
         for i, layer in enumerate(self.layer):
             past = past_key_values[i] if past_key_values is not None else None
             layer_head_mask = head_mask[i] if head_mask is not None else None
+            rows = last_layer_rows if i == len(self.layer) - 1 else None
             args = (hidden_states, attention_mask, layer_head_mask, encoder_hidden_states,
-                    encoder_attention_mask, past, output_attentions, use_cache)
+                    encoder_attention_mask, past, output_attentions, use_cache, rows)
             if checkpointing:
                 outputs = checkpoint(layer, *args, use_reentrant=False)
             else:

@@ -81,7 +81,7 @@ class BertForSequenceClassification(BertPreTrainedModel):
         multi-label (inferred per call; the reference also stores it in the config)."""
         out = self.bert(**_base_inputs(input_ids, attention_mask, token_type_ids, position_ids,
                                        head_mask, inputs_embeds, output_attentions,
-                                       output_hidden_states))
+                                       output_hidden_states), pooled_only=True)
         logits = self.classifier(self.dropout(out.pooler_output))  # (B, num_labels)
         loss = None
         if labels is not None:
@@ -142,7 +142,7 @@ class BertForMultipleChoice(BertPreTrainedModel):
         out = self.bert(**_base_inputs(flat(input_ids), flat(attention_mask),
                                        flat(token_type_ids), flat(position_ids), head_mask,
                                        flat(inputs_embeds), output_attentions,
-                                       output_hidden_states))
+                                       output_hidden_states), pooled_only=True)
         scores = self.classifier(self.dropout(out.pooler_output))  # (B * C, 1)
         logits = scores.view(-1, num_choices)  # (B, C)
         loss = F.cross_entropy(logits, labels.view(-1)) if labels is not None else None

@@ -156,6 +156,9 @@ def test_cli_rejects_bad_arguments(capsys):
     with pytest.raises(SystemExit):
         main(["bench-finetune", "squad", "--trainer"])
     assert "--trainer compares one SST-2 epoch" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["bench-finetune", "sst2", "--optimizer", "sgd"])
+    assert "--optimizer: invalid choice: 'sgd'" in capsys.readouterr().err
 
 
 def test_build_pair_refuses_state_dicts_that_differ(tiny_model_dir, monkeypatch):
@@ -208,6 +211,38 @@ def test_seed_spread_refuses_mixed_recipes_and_repeated_seeds():
         bench_ft.seed_spread([_record(1, 1, 1, 1), _record(1, 2, 2, 1)])
     with pytest.raises(ValueError, match="at least one record"):
         bench_ft.seed_spread([])
+
+
+def test_seed_spread_reads_a_record_without_optimizer_as_the_for_loop_one():
+    old = _record(1, 1, 1, 1)  # written before the field existed
+    assert "optimizer" not in old
+    spread = bench_ft.seed_spread([old, _record(2, 1, 1, 1, optimizer="for-loop")])
+    assert spread["optimizer"] == "for-loop"
+    with pytest.raises(ValueError, match="optimizer is 'for-loop' for seed 1 and 'fused'"):
+        bench_ft.seed_spread([old, _record(2, 1, 1, 1, optimizer="fused")])
+
+
+@pytest.mark.parametrize("kind, fused", [("fused", True), ("for-loop", False)])
+def test_both_libraries_get_the_chosen_adamw(kind, fused, tiny_model_dir, monkeypatch):
+    seen = []
+    real = bench_ft.make_optimizer
+
+    def spy(*args, **kwargs):
+        optimizer, scheduler = real(*args, **kwargs)
+        seen.append(bool(optimizer.defaults.get("fused")))
+        return optimizer, scheduler
+
+    monkeypatch.setattr(bench_ft, "make_optimizer", spy)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        record = bench_ft.bench_task("sst2", tiny_model_dir, max_train_samples=8,
+                                     max_eval_samples=4, max_steps=2, batch_size=4,
+                                     progress=False, optimizer=kind)
+    assert seen == [fused, fused] and record["optimizer"] == kind
+    libs = record["libraries"]
+    assert libs["bertedu"]["losses"] == pytest.approx(libs["transformers"]["losses"], abs=1e-5)
+    with pytest.raises(ValueError, match="optimizer must be one of fused, for-loop; got 'adam'"):
+        bench_ft.bench_task("sst2", tiny_model_dir, optimizer="adam")
 
 
 def test_cli_runs_every_seed_writes_the_spread_and_resumes(tiny_model_dir, tmp_path, capsys):

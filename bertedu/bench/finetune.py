@@ -76,8 +76,8 @@ from ..finetuning.run import get_task, load_task_model, load_task_splits
 from ..training.optimization import make_optimizer
 
 __all__ = ["RECIPES", "OPTIMIZERS", "CSV_COLUMNS", "TRAINER_COLUMNS", "SPREAD_COLUMNS",
-           "build_pair", "bench_task", "seed_spread", "format_spread", "write_results", "write_spread",
-           "cli"]
+           "build_pair", "bench_task", "seed_spread", "format_spread", "write_results",
+           "write_spread", "cli"]
 
 MIX = 1_000_003  # (seed, step) -> one RNG seed per step, the same for both libraries
 

@@ -66,6 +66,26 @@ def test_both_libraries_train_in_step(task, tiny_model_dir):
         ours["step_cpu_median_s"] / theirs["step_cpu_median_s"])
     assert record["steps"] == 3 and record["seed"] == 42 and record["batch_size"] == 4
     assert 0 < record["real_tokens"] <= record["padded_tokens"]
+    assert record["total_ratio_bertedu_over_transformers"] == pytest.approx(
+        sum(ours["step_times_s"]) / sum(theirs["step_times_s"]))
+    assert record["cpu_paired_median_ratio_bertedu_over_transformers"] == pytest.approx(
+        sorted(a / b for a, b in zip(ours["step_cpu_times_s"], theirs["step_cpu_times_s"],
+                                     strict=True))[1])  # the middle of three
+
+
+def test_paired_ratios_compare_each_step_with_its_pair():
+    """Medians of unequal batches can fall on different steps; the paired ratios cannot."""
+    record = {"libraries": {
+        "bertedu": {"step_times_s": [1.0, 9.0, 9.0, 2.0], "step_cpu_times_s": [1.0, 1.0, 1.0, 1.0]},
+        "transformers": {"step_times_s": [2.0, 10.0, 10.0, 2.0],
+                         "step_cpu_times_s": [2.0, 2.0, 2.0, 2.0]}}}
+    ratios = bench_ft.paired_ratios(record)
+    assert ratios["total_ratio_bertedu_over_transformers"] == pytest.approx(21 / 24)
+    assert ratios["paired_median_ratio_bertedu_over_transformers"] == pytest.approx(0.9)
+    assert ratios["cpu_total_ratio_bertedu_over_transformers"] == pytest.approx(0.5)
+    record["libraries"]["bertedu"]["step_times_s"].pop()
+    with pytest.raises(ValueError, match="step_times_s: 3 steps for bertedu, 4 for transformers"):
+        bench_ft.paired_ratios(record)
 
 
 def test_a_different_head_shows_in_the_first_loss(tiny_model_dir, monkeypatch):

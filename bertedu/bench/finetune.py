@@ -80,7 +80,8 @@ from ..finetuning.run import get_task, load_task_model, load_task_splits
 from ..training.optimization import make_optimizer
 
 __all__ = ["RECIPES", "OPTIMIZERS", "CSV_COLUMNS", "TRAINER_COLUMNS", "SPREAD_COLUMNS",
-           "build_pair", "bench_task", "paired_ratios", "seed_spread", "format_spread",
+           "build_pair", "bench_task", "paired_ratios", "format_ratios", "seed_spread",
+           "format_spread",
            "write_results", "write_spread", "cli"]
 
 MIX = 1_000_003  # (seed, step) -> one RNG seed per step, the same for both libraries
@@ -372,6 +373,20 @@ def seed_spread(records: list[dict[str, Any]]) -> dict[str, Any]:
                for q in ("bertedu", "transformers", "difference", "ratio", "cpu_ratio")}
     return {**{k: _recipe_value(first, k) for k in _RECIPE_KEYS}, "epochs": first.get("epochs"),
             "seeds": sorted(seeds), "per_seed": rows, "summary": summary}
+
+
+def format_ratios(record: dict[str, Any]) -> str:
+    """One line on the step times of a record from :func:`bench_task`: the paired ratios
+    bertedu / transformers, wall and CPU (computed from the step times if the record predates
+    them), with what was run."""
+    r = {**record, **paired_ratios(record)}
+    optimizer = r.get("optimizer", "for-loop")
+    return (f"{r['task']}: {r['steps']} steps of batch {r['batch_size']}, AdamW ({optimizer}), "
+            f"{r['threads']} thread(s), {str(r['date'])[:10]}; step time bertedu / transformers: "
+            f"all steps {r['total_ratio_bertedu_over_transformers']:.3f} (CPU "
+            f"{r['cpu_total_ratio_bertedu_over_transformers']:.3f}), median per step "
+            f"{r['paired_median_ratio_bertedu_over_transformers']:.3f} (CPU "
+            f"{r['cpu_paired_median_ratio_bertedu_over_transformers']:.3f})")
 
 
 def format_spread(spread: dict[str, Any]) -> str:

@@ -83,6 +83,10 @@ def test_paired_ratios_compare_each_step_with_its_pair():
     assert ratios["total_ratio_bertedu_over_transformers"] == pytest.approx(21 / 24)
     assert ratios["paired_median_ratio_bertedu_over_transformers"] == pytest.approx(0.9)
     assert ratios["cpu_total_ratio_bertedu_over_transformers"] == pytest.approx(0.5)
+    record.update(task="sst2", steps=4, batch_size=32, threads="1", date="2026-12-04T01:00")
+    assert bench_ft.format_ratios(record) == (
+        "sst2: 4 steps of batch 32, AdamW (for-loop), 1 thread(s), 2026-12-04; step time "
+        "bertedu / transformers: all steps 0.875 (CPU 0.500), median per step 0.900 (CPU 0.500)")
     record["libraries"]["bertedu"]["step_times_s"].pop()
     with pytest.raises(ValueError, match="step_times_s: 3 steps for bertedu, 4 for transformers"):
         bench_ft.paired_ratios(record)

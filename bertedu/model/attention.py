@@ -296,7 +296,8 @@ class BertSelfAttention(nn.Module):
         the new keys are appended; for cross-attention they are reused as they are.
         ``rows``: only the first ``rows`` positions ask (self-attention without a cache): keys
         and values still come from every position, and the context is (B, rows, H); dropout
-        draws as for all T queries (:func:`dropout_rows`).
+        draws as for all T queries (:func:`dropout_rows`), except inside a fused SDPA kernel on
+        an accelerator, which draws for the rows it computes.
         Returns ``(context (B, T, H), probabilities (B, A, T_q, T_k) or None, (keys, values))``.
         """
         batch, q_len, _ = hidden_states.shape

@@ -117,8 +117,10 @@ class BertModel(BertPreTrainedModel):
         pooler reads the last layer at [CLS] only, and no other output of the last layer reaches
         it, so that layer computes the [CLS] row alone: its keys and values still come from every
         token, but its queries, attention output and feed-forward run for one position instead
-        of T (about 10/12 of one layer's work saved). ``pooler_output`` is the same; dropout
-        draws the same random numbers as the full layer; ``last_hidden_state`` is then (B, 1, H).
+        of T (about 10/12 of one layer's work saved). ``pooler_output`` is the same, and in
+        training the dropout masks are those of the full layer, drawn for all T positions (with
+        eager attention, and with SDPA on the CPU in float32; a fused accelerator kernel draws
+        the attention dropout for the one row itself). ``last_hidden_state`` is then (B, 1, H).
         Ignored (everything is computed) when hidden states, attentions or a cache are asked
         for, or for a decoder over ``encoder_hidden_states``.
         """

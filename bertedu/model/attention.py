@@ -136,19 +136,19 @@ def extended_attention_mask(
 CPU_SCORE_BLOCK = 1 << 22
 
 
-def dropout_rows(x: torch.Tensor, p: float, training: bool, full_len: int | None = None,
+def dropout_rows(x: torch.Tensor, dropout: nn.Module, full_len: int | None = None,
                  dim: int = 1) -> torch.Tensor:
-    """``F.dropout(x, p, training)`` where ``x`` holds only the first rows (along ``dim``) of a
-    tensor that has ``full_len`` rows there: the mask is drawn for the whole tensor and its
-    first rows are used, so the random stream advances exactly as dropout on the whole would
-    and the rows kept are the rows the whole would keep. With ``full_len`` None (or equal to the
-    rows present) this is plain dropout.
+    """``dropout(x)`` where ``x`` holds only the first rows (along ``dim``) of a tensor that has
+    ``full_len`` rows there: the mask is drawn for the whole tensor and its first rows are used,
+    so the random stream advances exactly as dropout on the whole would and the rows kept are
+    the rows the whole would keep. With ``full_len`` None (or equal to the rows present) this is
+    the module's own call.
     """
-    if not training or p == 0.0 or full_len is None or full_len == x.shape[dim]:
-        return F.dropout(x, p, training)
+    if full_len is None or full_len == x.shape[dim] or not dropout.training or dropout.p == 0.0:
+        return dropout(x)
     shape = list(x.shape)
     shape[dim] = full_len
-    scale = F.dropout(x.new_ones(shape), p, True).narrow(dim, 0, x.shape[dim])  # Z / (1 - p)
+    scale = F.dropout(x.new_ones(shape), dropout.p, True).narrow(dim, 0, x.shape[dim])  # Z/(1-p)
     return x * scale
 
 
@@ -308,7 +308,8 @@ class BertSelfAttention(nn.Module):
             draw_rows, q_len = q_len, rows
             if attention_mask is not None and attention_mask.shape[-2] > 1:
                 attention_mask = attention_mask[..., :rows, :]  # (B|1, 1|A, rows, T_k)
-        q = self._heads(self.query(hidden_states[:, :q_len]))  # (B, A, T_q, d)
+        queries = hidden_states if draw_rows is None else hidden_states[:, :q_len]
+        q = self._heads(self.query(queries))  # (B, A, T_q, d)
         if encoder_hidden_states is not None:  # cross-attention
             if past_key_value is not None:
                 k, v = past_key_value  # (B, A, S, d): computed at the first step, reused
@@ -345,11 +346,7 @@ class BertSelfAttention(nn.Module):
         scores /= math.sqrt(self.attention_head_size)
         if mask is not None:
             scores += mask
-        probs = scores.softmax(dim=-1)  # (B, A, T_q, T_k)
-        if draw_rows is None:
-            probs = self.dropout(probs)
-        else:
-            probs = dropout_rows(probs, self.dropout.p, self.training, draw_rows, dim=2)
+        probs = dropout_rows(scores.softmax(dim=-1), self.dropout, draw_rows, dim=2)  # (B,A,Tq,Tk)
         if head_mask is not None:
             probs = probs * head_mask
         return probs @ v, probs  # (B, A, T_q, d), (B, A, T_q, T_k)
@@ -383,10 +380,7 @@ class BertSelfOutput(nn.Module):
                 full_len: int | None = None) -> torch.Tensor:
         """LayerNorm(x + Dropout(W h + b)); both inputs (B, T, H). ``full_len``: the inputs are
         the first rows of ``full_len`` positions (dropout draws for all, :func:`dropout_rows`)."""
-        h = self.dense(hidden_states)
-        if full_len is None:
-            return self.LayerNorm(self.dropout(h) + input_tensor)
-        return self.LayerNorm(dropout_rows(h, self.dropout.p, self.training, full_len)
+        return self.LayerNorm(dropout_rows(self.dense(hidden_states), self.dropout, full_len)
                               + input_tensor)
 
 
@@ -414,7 +408,6 @@ class BertAttention(nn.Module):
             hidden_states, attention_mask, head_mask, encoder_hidden_states, past_key_value,
             output_attentions, rows,
         )
-        full_len = hidden_states.shape[1]
-        if context.shape[1] == full_len:
-            return self.output(context, hidden_states), probs, present
-        return self.output(context, hidden_states[:, :context.shape[1]], full_len), probs, present
+        rows_out, full_len = context.shape[1], hidden_states.shape[1]
+        residual = hidden_states if rows_out == full_len else hidden_states[:, :rows_out]
+        return self.output(context, residual, full_len), probs, present

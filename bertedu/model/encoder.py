@@ -67,11 +67,8 @@ class BertOutput(nn.Module):
                 full_len: int | None = None) -> torch.Tensor:
         """``full_len``: the inputs are the first rows of ``full_len`` positions (dropout draws
         for all of them, :func:`~bertedu.model.attention.dropout_rows`)."""
-        h = self.dense(hidden_states)  # (B, T, H)
-        if full_len is None:
-            return self.LayerNorm(self.dropout(h) + input_tensor)
-        return self.LayerNorm(dropout_rows(h, self.dropout.p, self.training, full_len)
-                              + input_tensor)
+        return self.LayerNorm(dropout_rows(self.dense(hidden_states), self.dropout, full_len)
+                              + input_tensor)  # (B, T, H)
 
 
 class BertLayer(nn.Module):
@@ -134,11 +131,8 @@ class BertLayer(nn.Module):
             present = present + cross_present  # (self_k, self_v, cross_k, cross_v)
         if not use_cache:
             present = None  # frees this layer's keys and values before the feed-forward peak
-        full_len = hidden_states.shape[1]
-        if attention_output.shape[1] == full_len:
-            full_len = None  # every position computed: plain dropout
         layer_output = self.output(self.intermediate(attention_output), attention_output,
-                                   full_len)
+                                   hidden_states.shape[1])
         return layer_output, present, self_probs, cross_probs
 
 

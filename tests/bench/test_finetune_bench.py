@@ -92,6 +92,14 @@ def test_paired_ratios_compare_each_step_with_its_pair():
         bench_ft.paired_ratios(record)
 
 
+def _tiny_sst2(model_dir, **kwargs):
+    """A few SST-2 steps side by side on the tiny model, warnings silenced."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return bench_ft.bench_task("sst2", model_dir, max_train_samples=8, max_eval_samples=4,
+                                   batch_size=4, progress=False, **kwargs)
+
+
 def test_a_different_head_shows_in_the_first_loss(tiny_model_dir, monkeypatch):
     """The equal-loss check can fail: a transformers head left as transformers drew it."""
     real = bench_ft.build_pair
@@ -103,11 +111,7 @@ def test_a_different_head_shows_in_the_first_loss(tiny_model_dir, monkeypatch):
         return ours, theirs
 
     monkeypatch.setattr(bench_ft, "build_pair", own_head)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        record = bench_ft.bench_task("sst2", tiny_model_dir, max_train_samples=8,
-                                     max_eval_samples=4, max_steps=1, batch_size=4,
-                                     progress=False)
+    record = _tiny_sst2(tiny_model_dir, max_steps=1)
     libs = record["libraries"]
     assert abs(libs["bertedu"]["losses"][0] - libs["transformers"]["losses"][0]) > 1e-3
 
@@ -257,11 +261,7 @@ def test_both_libraries_get_the_chosen_adamw(kind, fused, tiny_model_dir, monkey
         return optimizer, scheduler
 
     monkeypatch.setattr(bench_ft, "make_optimizer", spy)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        record = bench_ft.bench_task("sst2", tiny_model_dir, max_train_samples=8,
-                                     max_eval_samples=4, max_steps=2, batch_size=4,
-                                     progress=False, optimizer=kind)
+    record = _tiny_sst2(tiny_model_dir, max_steps=2, optimizer=kind)
     assert seen == [fused, fused] and record["optimizer"] == kind
     libs = record["libraries"]
     assert libs["bertedu"]["losses"] == pytest.approx(libs["transformers"]["losses"], abs=1e-5)

@@ -9,6 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 import transformers
+from torch import nn
 
 from bertedu.config import BertConfig
 from bertedu.model.attention import dropout_attention_cpu, dropout_rows
@@ -165,14 +166,15 @@ def test_dropout_rows_equals_dropout_of_the_whole(p):
     whole = F.dropout(x, p, True)
     after_whole = torch.rand(2)
     torch.manual_seed(7)
-    part = dropout_rows(x[:, :2], p, True, full_len=9)
+    part = dropout_rows(x[:, :2], nn.Dropout(p), full_len=9)
     assert torch.equal(part, whole[:, :2]) and torch.equal(torch.rand(2), after_whole)
-    assert torch.equal(dropout_rows(x, p, False, full_len=12), x)  # evaluation: identity
+    assert torch.equal(dropout_rows(x, nn.Dropout(p).eval(), full_len=12), x)  # evaluation
     y = torch.randn(2, 3, 6, 6)
     torch.manual_seed(8)
     whole = F.dropout(y, p, True)
     torch.manual_seed(8)
-    assert torch.equal(dropout_rows(y[:, :, :4], p, True, full_len=6, dim=2), whole[:, :, :4])
+    assert torch.equal(dropout_rows(y[:, :, :4], nn.Dropout(p), full_len=6, dim=2),
+                       whole[:, :, :4])
 
 
 def test_dropout_attention_cpu_draws_for_every_query():
